@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""The course's two commands (this file stands in for a Makefile: it needs nothing but Python and pip).
+
+    python3 make.py lab     set up .venv (pinned versions) and open JupyterLab on notebooks/
+    python3 make.py test    set up .venv and run every test, notebooks included, in fast mode
+
+Extra arguments go to JupyterLab or pytest, e.g. ``python3 make.py lab --no-browser`` or
+``python3 make.py test -k boxes``. The environment is reinstalled only when pyproject.toml changes.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+STAMP = VENV / "deeptrack-installed.sha256"
+
+
+def venv_python() -> Path:
+    return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+EXTRAS = "lab,test"  # one environment for the lab and the tests
+
+
+def ensure_environment(extras: str = EXTRAS) -> Path:
+    if sys.version_info < (3, 10):
+        sys.exit(f"deeptrack_lite needs Python 3.10 or newer; this is {sys.version.split()[0]}")
+    if not venv_python().exists():
+        print(f"creating {VENV} ...", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
+    have = STAMP.read_text().strip() if STAMP.exists() else ""
+    if want not in have.split():
+        print(f"installing deeptrack_lite[{extras}] with pinned versions ...", flush=True)
+        subprocess.run([str(venv_python()), "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=True)
+        subprocess.run(
+            [str(venv_python()), "-m", "pip", "install", "--quiet", "-e", f".[{extras}]"],
+            check=True, cwd=ROOT,
+        )
+        STAMP.write_text(have + "\n" + want if have else want)
+    return venv_python()
+
+
+def lab(args: list[str]) -> int:
+    python = ensure_environment()
+    return subprocess.call([str(python), "-m", "jupyterlab", "--notebook-dir", str(ROOT / "notebooks"), *args], cwd=ROOT)
+
+
+def test(args: list[str]) -> int:
+    python = ensure_environment()
+    env = dict(os.environ, DEEPTRACK_FAST="1", MPLBACKEND="Agg")
+    return subprocess.call([str(python), "-m", "pytest", *args], cwd=ROOT, env=env)
+
+
+def main() -> int:
+    commands = {"lab": lab, "test": test}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
+        print(__doc__)
+        return 2
+    return commands[sys.argv[1]](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
