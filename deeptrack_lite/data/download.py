@@ -91,7 +91,7 @@ def download(url: str, dest, *, sha256: str | None, unverified_ok: bool = False,
                 bar.close()
     except (urllib.error.URLError, OSError, ValueError) as exc:
         part.unlink(missing_ok=True)
-        reason = getattr(exc, "reason", exc)
+        reason = f"HTTP {exc.code} {exc.reason}" if isinstance(exc, urllib.error.HTTPError) else getattr(exc, "reason", exc)
         raise DownloadError(f"download of {url} failed: {reason}") from exc
     got = digest.hexdigest()
     if expected is not None and got != expected:

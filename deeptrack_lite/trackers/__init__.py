@@ -1,0 +1,8 @@
+"""Trackers behind one protocol (``init(image, box)`` / ``update(image) -> box``), their registry and the
+generic tracking loop. Importing this package registers every tracker it ships."""
+from .base import (IdentityTracker, Tracker, TrackingRun, available_trackers, create_tracker, describe_trackers,
+                   register_tracker, track)
+from . import opencv  # noqa: F401  (registers kcf, csrt, mil, mosse)
+
+__all__ = ["IdentityTracker", "Tracker", "TrackingRun", "available_trackers", "create_tracker",
+           "describe_trackers", "register_tracker", "track"]

@@ -1,0 +1,194 @@
+"""The tracker protocol, the registry, and the generic tracking loop.
+
+    tracker = create_tracker("kcf", device="auto", **params)
+    tracker.init(image, box)      # image: H x W x 3 uint8 RGB; box: (x, y, w, h)
+    box = tracker.update(image)   # -> float array (x, y, w, h), every frame, even when unsure
+
+A tracker never raises on a hard frame: it returns its best guess (the last box when it has nothing
+better) and may explain itself in ``tracker.last_info``.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from ..boxes import check_box_in_image
+from ..errors import DeepTrackError, FrameError, TrackerError
+from ..images import as_rgb_image
+from ..runtime import device as pick_device, device_name
+
+_REGISTRY: dict[str, tuple[type, str]] = {}
+
+
+def register_tracker(name: str, description: str = "") -> Callable[[type], type]:
+    """Class decorator: make a :class:`Tracker` subclass available to :func:`create_tracker`."""
+    def decorate(cls):
+        key = name.lower()
+        if key in _REGISTRY and _REGISTRY[key][0] is not cls:
+            raise TrackerError(f"a tracker named {key!r} is already registered")
+        cls.name = key
+        _REGISTRY[key] = (cls, description or (cls.__doc__ or "").strip().splitlines()[0])
+        return cls
+    return decorate
+
+
+def available_trackers() -> list[str]:
+    """Names accepted by :func:`create_tracker` (lower case), sorted."""
+    return sorted(_REGISTRY)
+
+
+def describe_trackers() -> dict[str, str]:
+    """{name: one-line description} for every registered tracker."""
+    return {name: _REGISTRY[name][1] for name in available_trackers()}
+
+
+def create_tracker(name: str, device="auto", **params) -> "Tracker":
+    """Build a tracker by name; ``params`` override its documented defaults (``Tracker.PARAMS``)."""
+    key = str(name).strip().lower()
+    if key not in _REGISTRY:
+        raise TrackerError(f"unknown tracker {name!r}; available: {', '.join(available_trackers())}")
+    return _REGISTRY[key][0](device=device, **params)
+
+
+class Tracker:
+    """Base class. Subclasses set ``PARAMS`` ({name: (default, help)}) and implement ``_init`` and
+    ``_update``; the public ``init``/``update`` validate inputs and outputs once for all trackers."""
+
+    name = "tracker"
+    PARAMS: dict[str, tuple] = {}
+
+    def __init__(self, device="auto", **params):
+        unknown = sorted(set(params) - set(self.PARAMS))
+        if unknown:
+            known = ", ".join(self.PARAMS) or "none"
+            raise TrackerError(f"{self.name}: unknown parameter(s) {', '.join(unknown)}; known: {known}")
+        self.device = pick_device(device)
+        self.params = {k: v[0] for k, v in self.PARAMS.items()}
+        self.params.update(params)
+        self.last_info: dict = {}
+        self.last_box: np.ndarray | None = None
+        self._frame_shape = None
+
+    @classmethod
+    def help(cls) -> str:
+        """The tracker's parameters with their defaults and meaning."""
+        lines = [f"{cls.name}: {(cls.__doc__ or '').strip().splitlines()[0] if cls.__doc__ else ''}"]
+        lines += [f"  {k} = {v[0]!r}: {v[1]}" for k, v in cls.PARAMS.items()]
+        return "\n".join(lines)
+
+    def init(self, image, box) -> None:
+        """Start tracking the object in ``box`` (x, y, w, h) of ``image``."""
+        image = as_rgb_image(image, what="initial frame")
+        box = check_box_in_image(box, image.shape, what="initial box")
+        self._frame_shape = image.shape
+        self.last_info = {}
+        self._init(image, box)
+        self.last_box = box.copy()
+
+    def update(self, image) -> np.ndarray:
+        """Locate the object in the next frame; returns (x, y, w, h) as a float64 array."""
+        if self.last_box is None:
+            raise TrackerError(f"{self.name}: call init(image, box) before update(image)")
+        image = as_rgb_image(image, what="frame")
+        self.last_info = {}
+        box = np.asarray(self._update(image), dtype=np.float64).reshape(-1)
+        if box.shape != (4,) or not np.all(np.isfinite(box)) or box[2] <= 0 or box[3] <= 0:
+            self.last_info["fallback"] = "invalid box from the tracker; kept the previous one"
+            box = self.last_box.copy()
+        self.last_box = box
+        return box.copy()
+
+    def _init(self, image: np.ndarray, box: np.ndarray) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _update(self, image: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        changed = {k: v for k, v in self.params.items() if v != self.PARAMS[k][0]}
+        return f"{type(self).__name__}(name={self.name!r}, device={str(self.device)!r}, params={changed})"
+
+
+@register_tracker("identity", "returns the initial box on every frame: a floor for every metric, and a test double")
+class IdentityTracker(Tracker):
+    """Returns the initial box on every frame."""
+
+    def _init(self, image, box):
+        self._box = box.copy()
+
+    def _update(self, image):
+        return self._box
+
+
+@dataclass
+class TrackingRun:
+    """The outcome of :func:`track`: one box and one time per frame.
+
+    ``times[0]`` is the time of ``init``, ``times[i]`` that of ``update`` on frame i (seconds, frame
+    decoding excluded). ``fps`` follows DESIGN.md: frames processed / total time in init and update.
+    """
+
+    tracker: str
+    sequence: str
+    boxes: np.ndarray
+    times: np.ndarray
+    device: str
+    infos: list = field(default_factory=list)
+
+    @property
+    def fps(self) -> float:
+        total = float(np.sum(self.times))
+        return len(self.times) / total if total > 0 else float("inf")
+
+    @property
+    def fps_after_init(self) -> float:
+        """Speed over the update frames only (the first frame, often slow, timed apart)."""
+        total = float(np.sum(self.times[1:]))
+        return (len(self.times) - 1) / total if total > 0 else float("inf")
+
+    def __len__(self) -> int:
+        return len(self.boxes)
+
+
+def track(tracker, sequence, *, progress: bool = True, keep_info: bool = False, init_box=None) -> TrackingRun:
+    """Run a tracker (an instance or a registered name) over a sequence, one-pass, from frame 0.
+
+    If a frame cannot be read, :class:`FrameError` is raised with ``partial_result`` holding the run
+    up to the last good frame, so nothing already computed is lost.
+    """
+    if isinstance(tracker, str):
+        tracker = create_tracker(tracker)
+    n = len(sequence)
+    boxes = np.full((n, 4), np.nan)
+    times = np.zeros(n)
+    infos: list = []
+    box0 = sequence.ground_truth[0] if init_box is None else init_box
+    indices = range(n)
+    if progress:
+        from tqdm.auto import tqdm
+        indices = tqdm(indices, desc=f"{tracker.name} on {sequence.name}", leave=False, unit="frame")
+
+    def partial(i):
+        return TrackingRun(tracker.name, sequence.name, boxes[:i].copy(), times[:i].copy(),
+                           device_name(tracker.device), infos[:i])
+
+    for i in indices:
+        try:
+            frame = sequence.frame(i)
+        except DeepTrackError as exc:
+            raise FrameError(f"{tracker.name} on {sequence.name}: frame {i} failed ({exc}); the {i} frames "
+                             "already tracked are in this error's partial_result", partial_result=partial(i)) from exc
+        start = time.perf_counter()
+        if i == 0:
+            tracker.init(frame, box0)
+            box = np.asarray(box0, dtype=np.float64)
+        else:
+            box = tracker.update(frame)
+        times[i] = time.perf_counter() - start
+        boxes[i] = box
+        if keep_info:
+            infos.append(dict(tracker.last_info))
+    return TrackingRun(tracker.name, sequence.name, boxes, times, device_name(tracker.device), infos)

@@ -1,0 +1,106 @@
+"""OpenCV's classic trackers behind the package's protocol: the baselines every notebook compares with.
+
+They need ``opencv-contrib-python-headless`` (plain ``opencv-python`` lacks KCF and CSRT). Their
+parameters are the fields of OpenCV's own ``Tracker*_Params`` objects, passed through by name.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from ..boxes import clip_box
+from ..errors import TrackerError
+from .base import Tracker, register_tracker
+
+
+def _cv_param_names(params_factory) -> list[str]:
+    if params_factory is None:
+        return []
+    return [a for a in dir(params_factory()) if not a.startswith("_") and not callable(getattr(params_factory(), a))]
+
+
+class OpenCVTracker(Tracker):
+    """Adapter: RGB in, BGR to OpenCV; integer boxes clipped to the image; the last box on failure."""
+
+    CREATE: str = ""
+    PARAMS_CLASS: str | None = None
+    FIXED: dict = {}  # parameter values this adapter sets on purpose (documented per tracker)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        factory = cls._lookup(cls.PARAMS_CLASS) if cls.PARAMS_CLASS else None
+        cls.PARAMS = {name: (cls.FIXED.get(name), f"OpenCV {cls.PARAMS_CLASS}.{name}"
+                             + (" (set by this adapter)" if name in cls.FIXED else " (None: OpenCV's default)"))
+                      for name in _cv_param_names(factory)}
+
+    @staticmethod
+    def _lookup(dotted: str):
+        obj = cv2
+        for part in dotted.split("."):
+            obj = getattr(obj, part, None)
+            if obj is None:
+                raise TrackerError(f"OpenCV {cv2.__version__} has no {dotted}; install opencv-contrib-python-headless "
+                                   "(plain opencv-python lacks the contrib trackers)")
+        return obj
+
+    def _create(self):
+        create = self._lookup(self.CREATE)
+        if self.PARAMS_CLASS is None:
+            return create()
+        params = self._lookup(self.PARAMS_CLASS)()
+        for key, value in self.params.items():
+            if value is not None:
+                setattr(params, key, value)
+        return create(params)
+
+    def _init(self, image, box):
+        self._cv = self._create()
+        x, y, w, h = clip_box(box, image.shape)
+        rect = (int(round(x)), int(round(y)), max(1, int(round(w))), max(1, int(round(h))))
+        self._cv.init(cv2.cvtColor(image, cv2.COLOR_RGB2BGR), rect)
+        self._box = np.asarray(box, dtype=np.float64)
+
+    def _update(self, image):
+        try:
+            ok, rect = self._cv.update(cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+        except cv2.error as exc:  # e.g. the target left the image: keep the last guess
+            ok, rect = False, None
+            self.last_info["error"] = str(exc).strip().splitlines()[-1]
+        self.last_info["found"] = bool(ok)
+        if ok and rect[2] > 0 and rect[3] > 0:
+            self._box = np.asarray(rect, dtype=np.float64)
+        return self._box
+
+
+@register_tracker("kcf", "OpenCV KCF (kernelized correlation filter), always taking the response peak")
+class KCFTracker(OpenCVTracker):
+    """OpenCV's KCF. ``detect_thresh`` is 0 so it always moves to the response peak, as the original
+    KCF does (OpenCV's default 0.5 makes it report failure and stand still on weak peaks)."""
+
+    CREATE = "TrackerKCF_create"
+    PARAMS_CLASS = "TrackerKCF_Params"
+    FIXED = {"detect_thresh": 0.0}
+
+
+@register_tracker("csrt", "OpenCV CSRT (discriminative correlation filter with channel and spatial reliability)")
+class CSRTTracker(OpenCVTracker):
+    """OpenCV's CSRT (Lukezic et al., CVPR 2017)."""
+
+    CREATE = "TrackerCSRT_create"
+    PARAMS_CLASS = "TrackerCSRT_Params"
+
+
+@register_tracker("mil", "OpenCV MIL (multiple instance learning, online boosting)")
+class MILTracker(OpenCVTracker):
+    """OpenCV's MIL (Babenko et al., CVPR 2009)."""
+
+    CREATE = "TrackerMIL_create"
+    PARAMS_CLASS = "TrackerMIL_Params"
+
+
+@register_tracker("mosse", "OpenCV MOSSE (minimum output sum of squared error filter, grey level)")
+class MOSSETracker(OpenCVTracker):
+    """OpenCV's MOSSE (Bolme et al., CVPR 2010); fixed scale, no parameters."""
+
+    CREATE = "legacy.TrackerMOSSE_create"
+    PARAMS_CLASS = None

@@ -1,0 +1,38 @@
+import os
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("DEEPTRACK_FAST", "1")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@pytest.fixture(scope="session")
+def small_sequence():
+    """A short, easy synthetic sequence shared by many tests."""
+    from deeptrack_lite.data import synthetic_sequence
+
+    return synthetic_sequence("Small", n_frames=12, seed=3, speed=1.5)
+
+
+def write_frames(folder, n, size=(64, 48), suffix=".jpg", digits=4, start=1):
+    """Write n small noise frames numbered from ``start``; returns their paths."""
+    from deeptrack_lite.images import imwrite_rgb
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    paths = []
+    for i in range(n):
+        p = folder / f"{start + i:0{digits}d}{suffix}"
+        imwrite_rgb(p, rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8))
+        paths.append(p)
+    return paths
+
+
+@pytest.fixture
+def otb_folder(tmp_path):
+    """An OTB-layout sequence of 5 frames with a comma-separated annotation."""
+    seq = tmp_path / "Toy"
+    write_frames(seq / "img", 5)
+    (seq / "groundtruth_rect.txt").write_text("\n".join(f"{10 + i},{12 + i},20,16" for i in range(5)) + "\n")
+    return seq

@@ -1,0 +1,145 @@
+"""Downloads against a local HTTP server on loopback: checksums, resumption, safe extraction."""
+import hashlib
+import http.server
+import io
+import tarfile
+import threading
+import zipfile
+from functools import partial
+
+import pytest
+
+from deeptrack_lite.data import download, download_otb, extract_archive, load_dataset, sha256_of
+from deeptrack_lite.data.download import read_sha256sums
+from deeptrack_lite.errors import DownloadError
+
+
+@pytest.fixture
+def server(tmp_path):
+    """Serve tmp_path/www on 127.0.0.1 (an OS-chosen port); yields (base_url, folder, request log)."""
+    www = tmp_path / "www"
+    www.mkdir()
+    log = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            log.append(self.path)
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(www)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/", www, log
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_download_checks_sha256_and_skips_a_verified_file(server, tmp_path):
+    base, www, log = server
+    payload = b"weights" * 1000
+    (www / "w.bin").write_bytes(payload)
+    digest = hashlib.sha256(payload).hexdigest()
+    (tmp_path / "dl").mkdir()
+    out = download(base + "w.bin", tmp_path / "dl", sha256=digest, progress=False)  # a folder keeps the URL's name
+    assert out.read_bytes() == payload and out.name == "w.bin"
+    n = len(log)
+    download(base + "w.bin", tmp_path / "dl", sha256=digest, progress=False)
+    assert len(log) == n  # already there and verified: no new request
+
+
+def test_checksum_mismatch_discards_the_file(server, tmp_path):
+    base, www, _ = server
+    (www / "w.bin").write_bytes(b"tampered")
+    with pytest.raises(DownloadError, match="checksum mismatch"):
+        download(base + "w.bin", tmp_path / "w.bin", sha256="0" * 64, progress=False)
+    assert not (tmp_path / "w.bin").exists() and not (tmp_path / "w.bin.part").exists()
+
+
+def test_checksum_is_required_unless_explicitly_waived(server, tmp_path):
+    base, www, _ = server
+    (www / "a.txt").write_bytes(b"a")
+    with pytest.raises(DownloadError, match="no SHA-256"):
+        download(base + "a.txt", tmp_path, sha256=None)
+    assert download(base + "a.txt", tmp_path, sha256=None, unverified_ok=True, progress=False).read_bytes() == b"a"
+
+
+def test_http_errors_are_download_errors(server, tmp_path):
+    base, _, _ = server
+    with pytest.raises(DownloadError, match="404|Not Found"):
+        download(base + "missing.zip", tmp_path, sha256="0" * 64, progress=False)
+
+
+def _zip(members: dict) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("evil", ["../escape.txt", "/abs/escape.txt", "a/../../escape.txt"])
+def test_zip_members_escaping_the_target_are_refused(tmp_path, evil):
+    archive = tmp_path / "evil.zip"
+    archive.write_bytes(_zip({"ok.txt": "fine", evil: "bad"}))
+    with pytest.raises(DownloadError, match="outside"):
+        extract_archive(archive, tmp_path / "out")
+    assert not (tmp_path / "escape.txt").exists()
+    assert not (tmp_path / "out" / "ok.txt").exists()  # checked before anything is written
+
+
+def test_tar_links_escaping_the_target_are_refused(tmp_path):
+    archive = tmp_path / "evil.tar"
+    with tarfile.open(archive, "w") as tf:
+        info = tarfile.TarInfo("link")
+        info.type = tarfile.SYMTYPE
+        info.linkname = "../../etc/passwd"
+        tf.addfile(info)
+    with pytest.raises(DownloadError, match="outside"):
+        extract_archive(archive, tmp_path / "out")
+
+
+def test_tar_gz_extracts(tmp_path):
+    archive = tmp_path / "good.tar.gz"
+    with tarfile.open(archive, "w:gz") as tf:
+        data = b"hello"
+        info = tarfile.TarInfo("dir/file.txt")
+        info.size = len(data)
+        tf.addfile(info, io.BytesIO(data))
+    out = extract_archive(archive, tmp_path / "out")
+    assert (out / "dir" / "file.txt").read_bytes() == b"hello"
+
+
+def test_damaged_archive(tmp_path):
+    bad = tmp_path / "bad.zip"
+    bad.write_bytes(b"PK\x03\x04 broken")
+    with pytest.raises(DownloadError):
+        extract_archive(bad, tmp_path / "out")
+
+
+def _otb_zip(name, n=3):
+    import cv2
+    import numpy as np
+
+    ok, jpg = cv2.imencode(".jpg", np.zeros((20, 30, 3), np.uint8))
+    members = {f"{name}/img/{i + 1:04d}.jpg": jpg.tobytes() for i in range(n)}
+    members[f"{name}/groundtruth_rect.txt"] = "\n".join("1,1,5,5" for _ in range(n))
+    return _zip(members)
+
+
+def test_download_otb_by_archive_name(server, tmp_path):
+    base, www, log = server
+    (www / "Basketball.zip").write_bytes(_otb_zip("Basketball"))
+    (www / "Bolt.zip").write_bytes(_otb_zip("Bolt", 4))
+    digest = sha256_of(www / "Basketball.zip")
+    root = tmp_path / "otb"
+    with pytest.raises(DownloadError, match="no SHA-256 known"):
+        download_otb(["Bolt"], root, base_url=base, progress=False)
+    folders = download_otb(["Basketball"], root, base_url=base, checksums={"Basketball": digest}, progress=False)
+    assert folders == [root / "Basketball"]
+    download_otb("Bolt", root, base_url=base, unverified_ok=True, progress=False)
+    assert read_sha256sums(root / "SHA256SUMS") == {"Bolt.zip": sha256_of(www / "Bolt.zip")}
+    ds = load_dataset(root)
+    assert ds.names == ["Basketball", "Bolt"] and len(ds["Bolt"]) == 4
+    n = len(log)
+    download_otb(["Basketball", "Bolt"], root, base_url=base, progress=False)  # already there: resumes, no requests
+    assert len(log) == n
+    assert not list(root.glob("*.zip")) and not list(root.glob(".*extracting"))
