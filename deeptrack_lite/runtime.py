@@ -107,6 +107,16 @@ def describe_environment() -> dict[str, str]:
     return info
 
 
+def peak_memory_mb() -> float:
+    """Peak resident memory of this process so far, in MiB (what a 2 GB Binder session must fit in)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return float("nan")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 1024 / (1024 if platform.system() == "Darwin" else 1)
+
+
 def device_name(dev: DeviceLike = None) -> str:
     """A human-readable name of a device, e.g. ``"cuda (NVIDIA H100)"`` or ``"cpu (2 cores)"``."""
     dev = device(dev)

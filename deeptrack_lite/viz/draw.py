@@ -69,3 +69,24 @@ def show_frames(sequence, indices=None, *, boxes: dict | None = None, columns: i
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def attribute_gallery(dataset, *, columns: int = 4, width: float = 3.0):
+    """One frame per attribute: for each tag, the middle frame of the first sequence that carries it."""
+    import matplotlib.pyplot as plt
+
+    from ..data.sequence import ATTRIBUTES
+
+    table = dataset.attribute_table()
+    tags = [t for t in ATTRIBUTES if table[t]]
+    rows = int(np.ceil(len(tags) / columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(width * columns, width * 0.8 * rows), squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, tag in zip(axes.ravel(), tags):
+        seq = dataset[table[tag][0]]
+        i = len(seq) // 2
+        ax.imshow(draw_boxes(seq.frame(i), {"ground truth": seq.ground_truth[i]}, legend=False))
+        ax.set_title(f"{tag}: {ATTRIBUTES[tag].split(' (')[0]}\n{seq.name}, frame {i}", fontsize=9)
+    fig.tight_layout()
+    return fig

@@ -45,3 +45,18 @@ def frame_player(sequence, boxes: dict | None = None, *, show_ground_truth: bool
     slider.observe(lambda change: render(change["new"]), names="value")
     render(0)
     return widgets.VBox([info, image, widgets.HBox([play, slider])])
+
+
+def sequence_browser(dataset, *, width: int = 480):
+    """Pick a sequence of a dataset from a drop-down and play it (ground truth drawn, tags shown)."""
+    import ipywidgets as widgets
+
+    choice = widgets.Dropdown(options=dataset.names, description="sequence")
+    holder = widgets.Box()
+
+    def show(change=None):
+        holder.children = [frame_player(dataset[choice.value], width=width)]
+
+    choice.observe(show, names="value")
+    show()
+    return widgets.VBox([choice, holder])
