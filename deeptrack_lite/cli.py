@@ -29,6 +29,97 @@ def _write_synthetic(args) -> int:
     return 0
 
 
+def _dataset(spec: str, frames, sequences, attributes_file):
+    from .data import load_dataset, synthetic_benchmark
+
+    names = [n for n in sequences.split(",") if n] if sequences else None
+    if spec == "synthetic":
+        return synthetic_benchmark(n_frames=frames, names=names)
+    dataset = load_dataset(spec, attributes_file=attributes_file)
+    if names:
+        dataset = dataset.subset(names)
+    if frames:
+        from .data import Dataset
+        dataset = Dataset(dataset.name, [s.subsequence(0, frames) for s in dataset])
+    return dataset
+
+
+def _benchmark(args) -> int:
+    import time
+
+    import matplotlib
+    matplotlib.use("Agg")
+
+    from .evaluation import evaluate, plot_attributes, plot_ope, run_ope, tracker_specs
+
+    out = Path(args.out)
+    dataset = _dataset(args.dataset, args.frames, args.sequences, args.attributes)
+    seeds = [int(x) for x in args.seeds.split(",")] if args.seeds else None
+    start = time.perf_counter()
+    if args.rescore:
+        trackers = [t for t in args.trackers.split(",") if t] if args.trackers else None
+        report = evaluate(Path(args.rescore), dataset, trackers=trackers, seeds=seeds)
+    else:
+        specs = tracker_specs(args.trackers)
+        report = run_ope(specs, dataset, out / "results", seeds=seeds, device=args.device, overwrite=args.overwrite)
+    wall = time.perf_counter() - start
+    print(f"\n{dataset.name}: {len(dataset)} sequences, {sum(len(s) for s in dataset)} frames; wall time {wall:.1f} s\n")
+    print(report.table(by=args.rank_by))
+    if any(s.attributes for s in dataset):
+        print("\nsuccess AUC per attribute (number of sequences):")
+        print(report.attribute_table())
+    out.mkdir(parents=True, exist_ok=True)
+    plot_ope(report).savefig(out / "ope.png", dpi=120)
+    if any(s.attributes for s in dataset):
+        plot_attributes(report).savefig(out / "attributes.png", dpi=100)
+    report.save_json(out / "summary.json")
+    (out / "table.md").write_text(report.table(by=args.rank_by, markdown=True) + "\n")
+    print(f"\nwrote {out / 'ope.png'}, {out / 'summary.json'} and {out / 'table.md'}")
+    if report.failures:
+        print(f"\n{len(report.failures)} run(s) failed:", file=sys.stderr)
+        for (tracker, seq, seed), err in report.failures.items():
+            print(f"  {tracker} on {seq}" + (f" (seed {seed})" if seed is not None else "") + f": {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _track(args) -> int:
+    import cv2
+    import numpy as np
+
+    from .boxes import iou
+    from .data import load_sequence, synthetic_benchmark
+    from .evaluation import summarize
+    from .trackers import create_tracker, track
+    from .viz import draw_boxes
+
+    if args.sequence.startswith("synthetic:"):
+        seq = synthetic_benchmark(names=[args.sequence.split(":", 1)[1]])[0]
+    else:
+        seq = load_sequence(args.sequence)
+    if args.frames:
+        seq = seq.subsequence(0, args.frames)
+    run = track(create_tracker(args.tracker, device=args.device), seq)
+    scores = summarize(run.boxes, seq.ground_truth)
+    print(f"{args.tracker} on {seq.name}: success AUC {scores['success_auc']:.3f}, precision@20px "
+          f"{scores['precision_20px']:.3f}, {run.fps:.1f} FPS on {run.device}")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    w, h = seq.frame_size
+    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), args.fps or seq.fps, (w, h))
+    if not writer.isOpened():
+        print(f"error: cannot write a video to {out}", file=sys.stderr)
+        return 2
+    overlaps = iou(run.boxes, seq.ground_truth)
+    for i in range(len(seq)):
+        frame = draw_boxes(seq.frame(i), {"ground truth": seq.ground_truth[i], args.tracker: run.boxes[i]},
+                           caption=f"frame {i + 1}/{len(seq)}  IoU {np.nan_to_num(overlaps[i]):.2f}")
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    writer.release()
+    print(f"wrote {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m deeptrack_lite", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -39,6 +130,40 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frames", type=int, default=None, help="frames per sequence (default 150; 40 in fast mode)")
     p.add_argument("--sequences", default="", help="comma-separated subset of the benchmark's sequence names")
     p.set_defaults(func=_write_synthetic)
+
+    p = sub.add_parser("benchmark", help="one-pass evaluation (OPE) of trackers on a dataset: table, plots, JSON",
+                       description="Run trackers one pass over every sequence, store results in the OTB/got10k "
+                       "layout under OUT/results (an interrupted run resumes), then print the ranked table and "
+                       "write OUT/ope.png (precision and success plots), OUT/attributes.png, OUT/summary.json "
+                       "and OUT/table.md.")
+    p.add_argument("--dataset", default="synthetic", help="'synthetic' (the course benchmark) or a folder of "
+                   "OTB / VOT / GOT-10k sequences (default: synthetic)")
+    p.add_argument("--trackers", default="kcf,csrt,mil,mosse", help="comma-separated tracker names "
+                   "(default: kcf,csrt,mil,mosse; see 'info' for all)")
+    p.add_argument("--out", required=True, type=Path, help="output folder")
+    p.add_argument("--seeds", default="", help="comma-separated seeds to repeat stochastic trackers (mean ± std)")
+    p.add_argument("--frames", type=int, default=None, help="frames per sequence (synthetic: default 150, 40 in "
+                   "fast mode; folders: the first N frames)")
+    p.add_argument("--sequences", default="", help="comma-separated subset of sequence names")
+    p.add_argument("--attributes", default=None, help="tag file 'Sequence: IV, SV, ...' for a folder dataset "
+                   "(default: <dataset>/attributes.txt when present)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
+    p.add_argument("--rank-by", default="success_auc", choices=["success_auc", "precision_20px", "normalized_precision", "fps"])
+    p.add_argument("--overwrite", action="store_true", help="run again even where results exist")
+    p.add_argument("--rescore", default=None, metavar="RESULTS_DIR", help="score an existing results folder "
+                   "(<tracker>/<sequence>.txt, e.g. from got10k or pytracking) instead of running trackers")
+    p.set_defaults(func=_benchmark)
+
+    p = sub.add_parser("track", help="run one tracker on one sequence and write a video with the boxes drawn",
+                       description="Writes an .mp4 with the ground truth (green) and the tracker's box drawn on "
+                       "every frame, for lectures, and prints the sequence's scores and speed.")
+    p.add_argument("--tracker", required=True, help="tracker name, e.g. kcf")
+    p.add_argument("--sequence", required=True, help="a sequence folder or video, or synthetic:NAME (e.g. synthetic:CupHide)")
+    p.add_argument("--out", required=True, type=Path, help="video file to write (.mp4)")
+    p.add_argument("--frames", type=int, default=None, help="only the first N frames")
+    p.add_argument("--fps", type=float, default=None, help="frame rate of the video (default: the sequence's)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
+    p.set_defaults(func=_track)
     return parser
 
 

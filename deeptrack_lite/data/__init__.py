@@ -1,6 +1,7 @@
 """Sequences and datasets: readers for OTB, VOT, GOT-10k and videos, the synthetic benchmark, downloads."""
 from .sequence import ATTRIBUTES, ArrayFrames, Dataset, FrameSource, ImageFiles, RenderedFrames, Sequence, VideoFrames
-from .readers import detect_layout, load_dataset, load_sequence, read_boxes, write_dataset_otb, write_otb
+from .readers import (detect_layout, load_dataset, load_sequence, read_attribute_file, read_boxes, write_dataset_otb,
+                      write_otb)
 from .synthetic import (BENCHMARK, SyntheticConfig, SyntheticSequence, benchmark_frames, synthetic_benchmark,
                         synthetic_sequence, target_patch)
 from .download import OTB_BASE_URL, download, download_otb, extract_archive, sha256_of
@@ -9,6 +10,6 @@ __all__ = [
     "ATTRIBUTES", "ArrayFrames", "BENCHMARK", "Dataset", "FrameSource", "ImageFiles", "OTB_BASE_URL",
     "RenderedFrames", "Sequence", "SyntheticConfig", "SyntheticSequence", "VideoFrames", "benchmark_frames",
     "detect_layout", "download", "download_otb", "extract_archive", "load_dataset", "load_sequence",
-    "read_boxes", "sha256_of", "synthetic_benchmark", "synthetic_sequence", "target_patch",
+    "read_attribute_file", "read_boxes", "sha256_of", "synthetic_benchmark", "synthetic_sequence", "target_patch",
     "write_dataset_otb", "write_otb",
 ]

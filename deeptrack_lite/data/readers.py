@@ -42,13 +42,16 @@ VOT_TAGS = {"illum_change": "IV", "size_change": "SV", "occlusion": "OCC", "moti
 _SPLIT = re.compile(r"[,\s;]+")
 
 
-def read_boxes(path, *, allow_polygons: bool = True, allow_absent: bool = True) -> np.ndarray:
+def read_boxes(path, *, allow_polygons: bool = True, allow_absent: bool = True, raw: bool = False) -> np.ndarray:
     """Parse a box file into an N x 4 float array of (x, y, w, h).
 
     Each non-blank line holds 4 numbers (a box) or, if ``allow_polygons``, 8 numbers (a polygon,
     turned into its axis-aligned bounding box), separated by commas, tabs or spaces. A line of NaNs
     or of zeros marks the target absent in that frame (a NaN row in the result). Anything else
     malformed raises :class:`AnnotationError` naming the file and the line.
+
+    ``raw=True`` reads a tracker's *results* instead: boxes are kept exactly as written (zero sizes,
+    NaN for a lost target), only the shape of each line is checked.
     """
     path = Path(path)
     if not path.is_file():
@@ -82,6 +85,9 @@ def read_boxes(path, *, allow_polygons: bool = True, allow_absent: bool = True) 
         elif len(values) != 4:
             expected = "4 values (x,y,w,h) or 8 (a polygon)" if allow_polygons else "4 values (x,y,w,h)"
             raise AnnotationError(f"{where}: expected {expected}, found {len(values)}: {line.strip()!r}")
+        if raw:
+            boxes[lineno - 1] = values
+            continue
         absent = np.all(np.isnan(values)) or np.all(values == 0)
         if absent:
             if not allow_absent or lineno == 1:
@@ -222,13 +228,32 @@ def _list_file(root: Path) -> list[str] | None:
     return None
 
 
-def load_dataset(root, *, name: str | None = None, skip_broken: bool = False) -> Dataset:
+def read_attribute_file(path) -> dict:
+    """Parse a dataset tag file: one ``Sequence: IV, SV, OCC`` line per sequence (``#`` starts a comment)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"attribute file is missing: {path}")
+    tags = {}
+    for lineno, line in enumerate(path.read_text().splitlines(), start=1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        name, sep, rest = line.partition(":")
+        if not sep or not name.strip():
+            raise AnnotationError(f"{path}, line {lineno}: expected 'Sequence: TAG, TAG', got {line!r}")
+        tags[name.strip()] = normalize_attributes(_SPLIT.split(rest), source=f"{path}, line {lineno}")
+    return tags
+
+
+def load_dataset(root, *, name: str | None = None, skip_broken: bool = False, attributes_file=None) -> Dataset:
     """Load every sequence under ``root`` (or ``root`` itself if it is one sequence).
 
     Sub-folders follow ``list.txt`` when present (VOT, GOT-10k), else sorted order; OTB folders with
     several targets give one sequence per target (``Jogging.1``, ``Jogging.2``). A broken sequence
     raises :class:`DataError` naming it, unless ``skip_broken`` (then it is reported in
-    ``dataset.skipped``).
+    ``dataset.skipped``). Attribute tags come from each sequence's own files and from a dataset tag
+    file (``attributes_file``, by default ``<root>/attributes.txt`` when present; see
+    :func:`read_attribute_file`); a multi-target sequence ``Jogging.1`` also takes ``Jogging``'s tags.
     """
     root = Path(root)
     if not root.is_dir():
@@ -256,6 +281,11 @@ def load_dataset(root, *, name: str | None = None, skip_broken: bool = False) ->
             skipped[folder.name] = str(exc)
     if not sequences:
         raise DataError(f"{root}: no sequences found" + (f" ({len(skipped)} skipped as broken)" if skipped else ""))
+    tag_file = Path(attributes_file) if attributes_file else root / "attributes.txt"
+    if attributes_file or tag_file.is_file():
+        table = read_attribute_file(tag_file)
+        for seq in sequences:
+            seq.attributes = seq.attributes | table.get(seq.name, table.get(seq.name.split(".")[0], frozenset()))
     dataset = Dataset(name or root.name, sequences)
     dataset.skipped = skipped
     return dataset

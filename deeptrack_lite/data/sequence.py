@@ -166,6 +166,25 @@ class SubsetFrames(FrameSource):
         return self.parent.describe(self.indices[index])
 
 
+class CachedFrames(FrameSource):
+    """Keeps every frame of another source in memory once read (for several passes over one sequence)."""
+
+    def __init__(self, parent: FrameSource):
+        self.parent = parent
+        self._frames: dict = {}
+
+    def __len__(self) -> int:
+        return len(self.parent)
+
+    def read(self, index: int) -> np.ndarray:
+        if index not in self._frames:
+            self._frames[index] = self.parent.read(index)
+        return self._frames[index]
+
+    def describe(self, index: int) -> str:
+        return self.parent.describe(index)
+
+
 class Sequence:
     """A single-object tracking sequence.
 
@@ -232,6 +251,17 @@ class Sequence:
         idx = list(range(len(self)))[start:stop:step]
         return Sequence(self.name, SubsetFrames(self.frames, idx), self.ground_truth[idx], attributes=self.attributes,
                         fps=self.fps / step, path=self.path, meta=dict(self.meta, subset=(start, stop, step)))
+
+    def cached(self, max_bytes: float = 512e6) -> "Sequence":
+        """The same sequence keeping decoded frames in memory, if all of them fit in ``max_bytes``
+        (else ``self``): several trackers can then run on it without decoding or rendering twice."""
+        first = self.frame(0)
+        if first.nbytes * len(self) > max_bytes or isinstance(self.frames, (CachedFrames, ArrayFrames)):
+            return self
+        clone = Sequence(self.name, CachedFrames(self.frames), self.ground_truth, attributes=self.attributes,
+                         fps=self.fps, path=self.path, meta=self.meta)
+        clone.frames._frames[0] = first
+        return clone
 
     def __repr__(self) -> str:
         tags = ",".join(sorted(self.attributes)) or "-"

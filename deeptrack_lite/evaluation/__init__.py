@@ -1,8 +1,20 @@
-"""Evaluation as OTB does it: one-pass precision and success curves and their summary scores."""
+"""Evaluation as OTB does it: one-pass evaluation (OPE), precision and success plots, per-attribute analysis.
+
+- ``metrics``: exact metric functions (definitions in their docstrings);
+- ``ope``: ``run_ope`` runs trackers and stores results in the OTB/got10k layout, ``evaluate`` re-scores any
+  results folder;
+- ``report``: ``OPEReport`` with dataset curves, the ranked table, attribute tables and a JSON summary;
+- ``plots``: the OTB precision and success plots, per-attribute plots, per-sequence drill-down.
+"""
 from .metrics import (NORMALIZED_PRECISION_THRESHOLDS, PRECISION_THRESHOLDS, SUCCESS_THRESHOLDS, center_error,
                       normalized_precision_curve, overlap, precision_at, precision_curve, success_auc, success_curve,
                       summarize)
+from .ope import TrackerSpec, evaluate, read_result, run_ope, tracker_specs, write_result
+from .plots import plot_attributes, plot_ope, plot_overlap_timeline, plot_precision, plot_success, show_worst_frames
+from .report import OPEReport
 
-__all__ = ["NORMALIZED_PRECISION_THRESHOLDS", "PRECISION_THRESHOLDS", "SUCCESS_THRESHOLDS", "center_error",
-           "normalized_precision_curve", "overlap", "precision_at", "precision_curve", "success_auc",
-           "success_curve", "summarize"]
+__all__ = ["NORMALIZED_PRECISION_THRESHOLDS", "OPEReport", "PRECISION_THRESHOLDS", "SUCCESS_THRESHOLDS", "TrackerSpec",
+           "center_error", "evaluate", "normalized_precision_curve", "overlap", "plot_attributes", "plot_ope",
+           "plot_overlap_timeline", "plot_precision", "plot_success", "precision_at", "precision_curve",
+           "read_result", "run_ope", "show_worst_frames", "success_auc", "success_curve", "summarize",
+           "tracker_specs", "write_result"]
