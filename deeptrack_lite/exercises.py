@@ -88,3 +88,52 @@ def check_precision_at(fn) -> CheckResult:
     if np.isclose(got, 4 / 6):
         return CheckResult(name, False, ["you left out the lost frame (infinite error): it counts as a miss, not as absent"])
     return CheckResult(name, False, [f"expected {want:.3f} for errors {errors.tolist()} at 20 px, got {got:.3f}"])
+
+
+def check_success_curve(fn) -> CheckResult:
+    """Exercise: ``fn(ious, thresholds) -> fraction of frames with IoU > each threshold`` (OTB: strictly)."""
+    name = "success curve from per-frame IoU"
+    ious = np.array([0.0, 0.2, 0.5, 0.5, 0.8, 1.0])
+    thresholds = np.linspace(0, 1, 21)
+    want = (ious[None, :] > thresholds[:, None]).mean(axis=1)
+    got, err = _call(fn, ious.copy(), thresholds.copy())
+    if err:
+        return CheckResult(name, False, [err])
+    if got is None:
+        return CheckResult(name, False, ["your function returned None: return one fraction per threshold"])
+    got = np.asarray(got, dtype=np.float64).reshape(-1)
+    if got.shape != want.shape:
+        return CheckResult(name, False, [f"return one value per threshold ({len(thresholds)}), got {got.size}"])
+    if np.allclose(got, want):
+        return CheckResult(name, True, [f"matches OTB; the AUC of this curve is {want.mean():.3f}"])
+    if np.allclose(got, (ious[None, :] >= thresholds[:, None]).mean(axis=1)):
+        return CheckResult(name, False, ["you used IoU >= threshold: OTB counts a frame as a success only when IoU is "
+                                         "strictly greater (so a frame with IoU 0 never counts, even at threshold 0)"])
+    if np.allclose(got, want * len(ious)):
+        return CheckResult(name, False, ["you returned counts: divide by the number of frames"])
+    if np.allclose(got, (ious[None, :] < thresholds[:, None]).mean(axis=1)) or np.allclose(got, 1 - want):
+        return CheckResult(name, False, ["your curve counts failures: the success rate is the fraction *above* the threshold"])
+    return CheckResult(name, False, [f"for IoUs {ious.tolist()} at threshold 0.5 expected {want[10]:.3f}, got {got[10]:.3f}"])
+
+
+def check_dataset_auc(fn) -> CheckResult:
+    """Exercise: ``fn(list_of_per_sequence_iou_arrays) -> dataset success AUC`` (average the curves)."""
+    name = "dataset success AUC"
+    thresholds = np.linspace(0, 1, 21)
+    short = np.array([0.9, 0.9])  # a short sequence tracked well
+    long = np.full(18, 0.1)  # a long sequence tracked badly
+    curves = [(o[None, :] > thresholds[:, None]).mean(axis=1) for o in (short, long)]
+    want = float(np.mean(np.mean(curves, axis=0)))
+    pooled = float(np.mean((np.concatenate([short, long])[None, :] > thresholds[:, None]).mean(axis=1)))
+    got, err = _call(fn, [short.copy(), long.copy()])
+    if err:
+        return CheckResult(name, False, [err])
+    if got is None:
+        return CheckResult(name, False, ["your function returned None: return one number"])
+    got = float(np.asarray(got))
+    if np.isclose(got, want):
+        return CheckResult(name, True, [f"{want:.3f}: each sequence weighs the same, however long it is"])
+    if np.isclose(got, pooled):
+        return CheckResult(name, False, [f"you pooled all frames ({pooled:.3f}): long sequences then dominate. OTB averages "
+                                         f"the per-sequence curves, each sequence weighing the same ({want:.3f})"])
+    return CheckResult(name, False, [f"expected {want:.3f}, got {got:.3f}"])

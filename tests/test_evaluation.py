@@ -171,3 +171,14 @@ def test_folder_dataset_with_attribute_file(tmp_path):
     (root / "attributes.txt").write_text("CatLight SV\n")
     with pytest.raises(AnnotationError, match="line 1"):
         load_dataset(root)
+
+
+def test_results_are_ordinary_files(tiny, tmp_path):
+    import os
+    import stat
+
+    run_ope(["identity"], tiny.subset(["CatLight"]), tmp_path, progress=False)
+    mode = stat.S_IMODE(os.stat(tmp_path / "identity" / "CatLight.txt").st_mode)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert mode == 0o666 & ~mask

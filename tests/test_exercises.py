@@ -24,3 +24,17 @@ def test_precision_check():
     assert "count" in str(ex.check_precision_at(lambda e, t: np.sum(e <= t)))
     assert "lost frame" in str(ex.check_precision_at(lambda e, t: np.mean(e[np.isfinite(e)] <= t)))
     assert "<b>" in ex.check_precision_at(lambda e, t: 0.0)._repr_html_()
+
+
+def test_success_curve_check():
+    assert ex.check_success_curve(lambda o, t: (o[None] > t[:, None]).mean(1)).passed
+    assert "strictly" in str(ex.check_success_curve(lambda o, t: (o[None] >= t[:, None]).mean(1)))
+    assert "counts" in str(ex.check_success_curve(lambda o, t: (o[None] > t[:, None]).sum(1)))
+
+
+def test_dataset_auc_check():
+    t = np.linspace(0, 1, 21)
+    right = lambda seqs: np.mean(np.mean([(o[None] > t[:, None]).mean(1) for o in seqs], axis=0))
+    pooled = lambda seqs: np.mean((np.concatenate(seqs)[None] > t[:, None]).mean(1))
+    assert ex.check_dataset_auc(right).passed
+    assert "pooled" in str(ex.check_dataset_auc(pooled))

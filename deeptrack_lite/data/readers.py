@@ -312,6 +312,9 @@ def write_otb(sequence: Sequence, folder, *, image_format: str = "jpg", quality:
                  for b in sequence.ground_truth]
         (tmp / "groundtruth_rect.txt").write_text("\n".join(lines) + "\n")
         (tmp / "attributes.txt").write_text(", ".join(sorted(sequence.attributes)) + "\n")
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o777 & ~mask)  # mkdtemp makes a private folder; the sequence is an ordinary one
         if folder.exists():
             shutil.rmtree(folder)
         os.replace(tmp, folder)

@@ -10,6 +10,11 @@ from .metrics import PRECISION_THRESHOLDS, SUCCESS_THRESHOLDS, precision_at, suc
 _STYLES = ["-", "--", "-.", ":"]
 
 
+def _color(report, tracker: str) -> str:
+    """One colour per tracker across every plot of a report (its position in ``report.trackers``)."""
+    return f"C{report.trackers.index(tracker) % 10}"
+
+
 def _axes(ax, figsize=(5, 4)):
     import matplotlib.pyplot as plt
 
@@ -24,7 +29,8 @@ def plot_success(report, ax=None, sequences=None, title: str | None = None):
     entries = [(t, report.curves(t, sequences)) for t in report.trackers]
     entries = sorted([(t, c) for t, c in entries if c], key=lambda e: -success_auc(e[1]["success"]))
     for i, (t, c) in enumerate(entries):
-        ax.plot(SUCCESS_THRESHOLDS, c["success"], _STYLES[(i // 10) % 4], lw=2, label=f"{t} [{success_auc(c['success']):.3f}]")
+        ax.plot(SUCCESS_THRESHOLDS, c["success"], _STYLES[(i // 10) % 4], color=_color(report, t), lw=2,
+                label=f"{t} [{success_auc(c['success']):.3f}]")
     ax.set(xlabel="overlap threshold", ylabel="success rate", xlim=(0, 1), ylim=(0, 1.02),
            title=title or f"Success plots of OPE ({report.dataset.name})")
     ax.grid(alpha=0.3)
@@ -39,7 +45,7 @@ def plot_precision(report, ax=None, sequences=None, title: str | None = None):
     entries = [(t, report.curves(t, sequences)) for t in report.trackers]
     entries = sorted([(t, c) for t, c in entries if c], key=lambda e: -precision_at(e[1]["precision"], 20))
     for i, (t, c) in enumerate(entries):
-        ax.plot(PRECISION_THRESHOLDS, c["precision"], _STYLES[(i // 10) % 4], lw=2,
+        ax.plot(PRECISION_THRESHOLDS, c["precision"], _STYLES[(i // 10) % 4], color=_color(report, t), lw=2,
                 label=f"{t} [{precision_at(c['precision'], 20):.3f}]")
     ax.axvline(20, color="gray", lw=0.8, ls="--")
     ax.set(xlabel="location error threshold (px)", ylabel="precision", xlim=(0, 50), ylim=(0, 1.02),
@@ -82,7 +88,7 @@ def plot_overlap_timeline(report, sequence: str, ax=None):
     """IoU over time of every tracker on one sequence, with the target's absence shaded."""
     ax = _axes(ax, figsize=(9, 3))
     for t, ov in report.overlaps(sequence).items():
-        ax.plot(np.nonzero(report.dataset[sequence].target_visible)[0], ov, lw=1.5, label=t)
+        ax.plot(np.nonzero(report.dataset[sequence].target_visible)[0], ov, color=_color(report, t), lw=1.5, label=t)
     ax.set(xlabel="frame", ylabel="IoU", ylim=(0, 1), title=f"{sequence}: overlap with the ground truth")
     ax.legend(fontsize=8, ncol=4)
     return ax
