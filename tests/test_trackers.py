@@ -6,6 +6,8 @@ from deeptrack_lite.errors import TrackerError
 from deeptrack_lite.trackers import Tracker, available_trackers, create_tracker, describe_trackers, track
 
 BASELINES = ["kcf", "csrt", "mil", "mosse"]
+CLASSIC = ["template", "ivt", "discriminative", "particle_filter", "meanshift", "camshift", "cv_meanshift", "cv_camshift"]
+ALL = BASELINES + CLASSIC + ["identity"]
 
 
 def test_registry_lists_the_baselines():
@@ -30,8 +32,12 @@ def test_names_are_case_insensitive_and_params_reach_opencv():
     assert "detect_thresh" in t.help()
 
 
-@pytest.mark.parametrize("name", BASELINES)
-def test_baselines_follow_an_easy_target(name, small_sequence):
+@pytest.mark.parametrize("name", BASELINES + CLASSIC)
+def test_trackers_follow_an_easy_target(name, small_sequence):
+    if name.startswith("cv_"):  # hue-only trackers: easy means a coloured target on a grey background
+        from deeptrack_lite.data import synthetic_sequence
+
+        small_sequence = synthetic_sequence("Hue", n_frames=12, seed=3, speed=1.5, background="camera")
     run = track(name, small_sequence, progress=False)
     assert run.boxes.shape == (len(small_sequence), 4) and run.boxes.dtype == np.float64
     assert run.boxes[0] == pytest.approx(small_sequence.ground_truth[0])
@@ -39,7 +45,11 @@ def test_baselines_follow_an_easy_target(name, small_sequence):
     assert run.fps > 0 and run.device.startswith("cpu") or run.device.startswith("cuda")
 
 
-@pytest.mark.parametrize("name", BASELINES + ["identity"])
+def test_every_registered_tracker_is_tested():
+    assert set(available_trackers()) - {n for n in available_trackers() if n.startswith("test_")} == set(ALL)
+
+
+@pytest.mark.parametrize("name", ALL)
 def test_trackers_never_raise_on_hard_frames(name, small_sequence):
     t = create_tracker(name)
     t.init(small_sequence.frame(0), small_sequence.ground_truth[0])
@@ -82,3 +92,42 @@ def test_tracking_run_times_and_fps(small_sequence):
     assert len(run.times) == len(small_sequence) and np.all(run.times >= 0)
     assert run.fps == pytest.approx(len(run.times) / run.times.sum())
     assert len(run.infos) == len(small_sequence)
+
+
+@pytest.mark.parametrize("name,best", [("template", "max"), ("ivt", "min"), ("discriminative", "max")])
+def test_observation_maps_peak_at_the_target(name, best, small_sequence):
+    t = create_tracker(name)
+    t.init(small_sequence.frame(0), small_sequence.ground_truth[0])
+    xs, ys, values, kind = t.observation_map(small_sequence.frame(0), radius=1.0, step=2)
+    assert values.shape == (len(ys), len(xs)) and isinstance(kind, str)
+    iy, ix = np.unravel_index(values.argmax() if best == "max" else values.argmin(), values.shape)
+    x, y, w, h = small_sequence.ground_truth[0]
+    assert abs(xs[ix] - (x + w / 2)) <= 4 and abs(ys[iy] - (y + h / 2)) <= 4
+
+
+def test_template_match_modes():
+    from deeptrack_lite.errors import TrackerError
+
+    with pytest.raises(TrackerError):
+        create_tracker("template", match="sad").init(np.zeros((40, 40, 3), np.uint8), [5, 5, 10, 10])
+    t = create_tracker("template", match="ssd")
+    t.init(np.zeros((40, 40, 3), np.uint8), [5, 5, 10, 10])
+    assert "reconstruction error" in t.MAP_KIND
+
+
+@pytest.mark.parametrize("name", ["particle_filter", "ivt"])
+def test_particle_trackers_expose_their_particles(name, small_sequence):
+    t = create_tracker(name, n_particles=64)
+    t.init(small_sequence.frame(0), small_sequence.ground_truth[0])
+    t.update(small_sequence.frame(1))
+    info = t.last_info
+    assert info["particles"].shape == (64, 4) and info["weights"].sum() == pytest.approx(1.0)
+    assert 1 <= info["ess"] <= 64
+
+
+def test_discriminative_classifier_separates_object_from_background(small_sequence):
+    t = create_tracker("discriminative")
+    frame, box = small_sequence.frame(0), small_sequence.ground_truth[0]
+    t.init(frame, box)
+    far = np.array([[5, 5, box[2], box[3]]])
+    assert float(t.scores(frame, box[None])[0]) > 0.8 > float(t.scores(frame, far)[0])

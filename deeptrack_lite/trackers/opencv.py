@@ -104,3 +104,61 @@ class MOSSETracker(OpenCVTracker):
 
     CREATE = "legacy.TrackerMOSSE_create"
     PARAMS_CLASS = None
+
+
+class _OpenCVHueTracker(Tracker):
+    """OpenCV's meanShift / CamShift as its tutorial uses them: a hue histogram of the target (pixels of low
+    saturation or brightness masked out), back-projected on each frame."""
+
+    PARAMS = {
+        "bins": (16, "hue histogram bins"),
+        "min_saturation": (30, "pixels below this saturation (0-255) are ignored: grey has no reliable hue"),
+        "max_iter": (10, "iterations per frame at most"),
+    }
+    CAMSHIFT = False
+
+    def _masked_hsv(self, image):
+        hsv = cv2.cvtColor(image, cv2.COLOR_RGB2HSV)
+        mask = cv2.inRange(hsv, (0, int(self.params["min_saturation"]), 32), (180, 255, 255))
+        return hsv, mask
+
+    def _init(self, image, box):
+        hsv, mask = self._masked_hsv(image)
+        x, y, w, h = (int(round(v)) for v in clip_box(box, image.shape))
+        w, h = max(w, 1), max(h, 1)
+        hist = cv2.calcHist([hsv[y:y + h, x:x + w]], [0], mask[y:y + h, x:x + w], [self.params["bins"]], [0, 180])
+        self._hist = cv2.normalize(hist, None, 0, 255, cv2.NORM_MINMAX)
+        self._window = (x, y, w, h)
+        self._box = np.asarray(box, dtype=np.float64)
+
+    def _update(self, image):
+        hsv, mask = self._masked_hsv(image)
+        prob = cv2.calcBackProject([hsv], [0], self._hist, [0, 180], 1)
+        prob &= mask
+        criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, int(self.params["max_iter"]), 1)
+        try:
+            if self.CAMSHIFT:
+                rotated, window = cv2.CamShift(prob, self._window, criteria)
+                self.last_info["rotated_box"] = rotated
+            else:
+                _, window = cv2.meanShift(prob, self._window, criteria)
+        except cv2.error as exc:  # an empty window: keep the last guess
+            self.last_info["error"] = str(exc).strip().splitlines()[-1]
+            return self._box
+        if window[2] > 0 and window[3] > 0:
+            self._window = tuple(int(v) for v in window)
+            self._box = np.asarray(window, dtype=np.float64)
+        self.last_info["back_projection"] = prob
+        return self._box
+
+
+@register_tracker("cv_meanshift", "OpenCV meanShift on a hue back-projection (fixed box size)")
+class OpenCVMeanShiftTracker(_OpenCVHueTracker):
+    """OpenCV's cv2.meanShift on a hue-histogram back-projection."""
+
+
+@register_tracker("cv_camshift", "OpenCV CamShift on a hue back-projection (adapts size and orientation)")
+class OpenCVCamShiftTracker(_OpenCVHueTracker):
+    """OpenCV's cv2.CamShift on a hue-histogram back-projection."""
+
+    CAMSHIFT = True
