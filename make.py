@@ -33,16 +33,21 @@ def ensure_environment(extras: str = EXTRAS) -> Path:
         sys.exit(f"deeptrack_lite needs Python 3.10 or newer; this is {sys.version.split()[0]}")
     if not venv_python().exists():
         print(f"creating {VENV} ...", flush=True)
-        venv.EnvBuilder(with_pip=True).create(VENV)
+        try:
+            venv.EnvBuilder(with_pip=True).create(VENV)
+        except (subprocess.CalledProcessError, OSError):
+            # Some system Pythons ship venv without ensurepip: make the environment without pip and
+            # let this Python's own pip install into it (pip >= 22.3, --python).
+            venv.EnvBuilder(with_pip=False, clear=True).create(VENV)
+    has_pip = subprocess.run([str(venv_python()), "-m", "pip", "--version"], capture_output=True).returncode == 0
+    pip = [str(venv_python()), "-m", "pip"] if has_pip else [sys.executable, "-m", "pip", "--python", str(venv_python())]
     want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
     have = STAMP.read_text().strip() if STAMP.exists() else ""
     if want not in have.split():
         print(f"installing deeptrack_lite[{extras}] with pinned versions ...", flush=True)
-        subprocess.run([str(venv_python()), "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=True)
-        subprocess.run(
-            [str(venv_python()), "-m", "pip", "install", "--quiet", "-e", f".[{extras}]"],
-            check=True, cwd=ROOT,
-        )
+        if has_pip:
+            subprocess.run([*pip, "install", "--quiet", "--upgrade", "pip"], check=True)
+        subprocess.run([*pip, "install", "--quiet", "-e", f".[{extras}]"], check=True, cwd=ROOT)
         STAMP.write_text(have + "\n" + want if have else want)
     return venv_python()
 

@@ -43,16 +43,24 @@ def _call(fn, *args):
         return None, f"your function raised {type(exc).__name__}: {exc}"
 
 
+def _attempt(name: str, fn, args: tuple, expected: str):
+    """Run a student's function; returns (result, None), or (None, a failed CheckResult saying why)."""
+    got, err = _call(fn, *args)
+    if err:
+        return None, CheckResult(name, False, [err])
+    if got is None:
+        return None, CheckResult(name, False, [f"your function returned None: {expected}"])
+    return got, None
+
+
 def check_box_center(fn) -> CheckResult:
     """Exercise: ``fn(box) -> (cx, cy)`` for an (x, y, w, h) box, with OTB's pixel-center convention."""
     name = "box center, OTB convention"
     cases = [np.array([10.0, 20.0, 5.0, 7.0]), np.array([0.0, 0.0, 1.0, 1.0]), np.array([3.5, 2.0, 10.0, 4.0])]
     for box in cases:
-        got, err = _call(fn, box.copy())
-        if err:
-            return CheckResult(name, False, [err])
-        if got is None:
-            return CheckResult(name, False, ["your function returned None: return the (cx, cy) pair"])
+        got, failed = _attempt(name, fn, (box.copy(),), "return the (cx, cy) pair")
+        if failed is not None:
+            return failed
         got = np.asarray(got, dtype=np.float64).reshape(-1)
         want = box[:2] + (box[2:] - 1) / 2
         if got.shape != (2,):
@@ -72,11 +80,9 @@ def check_precision_at(fn) -> CheckResult:
     """Exercise: ``fn(center_errors, threshold) -> fraction of frames with error <= threshold``."""
     name = "precision at a threshold"
     errors = np.array([0.0, 5.0, 19.9, 20.0, 20.1, 50.0, np.inf])
-    got, err = _call(fn, errors.copy(), 20)
-    if err:
-        return CheckResult(name, False, [err])
-    if got is None:
-        return CheckResult(name, False, ["your function returned None: return a fraction between 0 and 1"])
+    got, failed = _attempt(name, fn, (errors.copy(), 20), "return a fraction between 0 and 1")
+    if failed is not None:
+        return failed
     got = float(np.asarray(got))
     want = 4 / 7
     if np.isclose(got, want):
@@ -96,11 +102,9 @@ def check_success_curve(fn) -> CheckResult:
     ious = np.array([0.0, 0.2, 0.5, 0.5, 0.8, 1.0])
     thresholds = np.linspace(0, 1, 21)
     want = (ious[None, :] > thresholds[:, None]).mean(axis=1)
-    got, err = _call(fn, ious.copy(), thresholds.copy())
-    if err:
-        return CheckResult(name, False, [err])
-    if got is None:
-        return CheckResult(name, False, ["your function returned None: return one fraction per threshold"])
+    got, failed = _attempt(name, fn, (ious.copy(), thresholds.copy()), "return one fraction per threshold")
+    if failed is not None:
+        return failed
     got = np.asarray(got, dtype=np.float64).reshape(-1)
     if got.shape != want.shape:
         return CheckResult(name, False, [f"return one value per threshold ({len(thresholds)}), got {got.size}"])
@@ -125,11 +129,9 @@ def check_dataset_auc(fn) -> CheckResult:
     curves = [(o[None, :] > thresholds[:, None]).mean(axis=1) for o in (short, long)]
     want = float(np.mean(np.mean(curves, axis=0)))
     pooled = float(np.mean((np.concatenate([short, long])[None, :] > thresholds[:, None]).mean(axis=1)))
-    got, err = _call(fn, [short.copy(), long.copy()])
-    if err:
-        return CheckResult(name, False, [err])
-    if got is None:
-        return CheckResult(name, False, ["your function returned None: return one number"])
+    got, failed = _attempt(name, fn, ([short.copy(), long.copy()],), "return one number")
+    if failed is not None:
+        return failed
     got = float(np.asarray(got))
     if np.isclose(got, want):
         return CheckResult(name, True, [f"{want:.3f}: each sequence weighs the same, however long it is"])
@@ -137,3 +139,95 @@ def check_dataset_auc(fn) -> CheckResult:
         return CheckResult(name, False, [f"you pooled all frames ({pooled:.3f}): long sequences then dominate. OTB averages "
                                          f"the per-sequence curves, each sequence weighing the same ({want:.3f})"])
     return CheckResult(name, False, [f"expected {want:.3f}, got {got:.3f}"])
+
+
+def check_ssd_map(fn) -> CheckResult:
+    """Exercise: ``fn(window, template) -> map`` of the mean squared difference of the template at every
+    position where it fits entirely inside the window (map shape (H - h + 1, W - w + 1))."""
+    name = "reconstruction error (SSD) map"
+    rng = np.random.default_rng(1)
+    window = rng.random((9, 11))
+    template = window[3:6, 4:8].copy()
+    want = np.array([[np.mean((window[i:i + 3, j:j + 4] - template) ** 2) for j in range(8)] for i in range(7)])
+    got, failed = _attempt(name, fn, (window.copy(), template.copy()), "return the 2-D map")
+    if failed is not None:
+        return failed
+    got = np.asarray(got, dtype=np.float64)
+    if got.shape != want.shape:
+        return CheckResult(name, False, [f"the map should have one value per position where the template fits: shape "
+                                         f"{want.shape} for a 9x11 window and a 3x4 template, got {got.shape}"])
+    if np.allclose(got, want):
+        iy, ix = np.unravel_index(np.argmin(got), got.shape)
+        return CheckResult(name, True, [f"its minimum (0) sits where the template was cut from: row {iy}, column {ix}"])
+    if np.allclose(got, want * template.size):
+        return CheckResult(name, False, ["you summed the squared differences: divide by the number of pixels, so the "
+                                         "error does not grow with the template's size"])
+    if np.allclose(got, np.sqrt(want)):
+        return CheckResult(name, False, ["you took a square root: keep the mean of the squared differences"])
+    return CheckResult(name, False, [f"at row 0, column 0 expected {want[0, 0]:.4f}, got {got[0, 0]:.4f}"])
+
+
+def check_sample_labels(fn) -> CheckResult:
+    """Exercise: ``fn(ious) -> labels``: 1 for IoU >= 0.7 (object), 0 for IoU <= 0.3 (background), -1 otherwise."""
+    name = "labelling samples for tracking-by-detection"
+    ious = np.array([0.0, 0.29, 0.3, 0.31, 0.5, 0.69, 0.7, 0.95])
+    want = np.array([0, 0, 0, -1, -1, -1, 1, 1])
+    got, failed = _attempt(name, fn, (ious.copy(),), "return one label per sample")
+    if failed is not None:
+        return failed
+    got = np.asarray(got).reshape(-1)
+    if got.shape != want.shape:
+        return CheckResult(name, False, [f"return one label per sample ({len(ious)}), got {got.size}"])
+    if np.array_equal(got, want):
+        return CheckResult(name, True, ["ambiguous samples (0.3 < IoU < 0.7) are left out of training, as MDNet and DLT do"])
+    wrong = [f"IoU {i:.2f}: expected {w}, got {g}" for i, w, g in zip(ious, want, got) if w != g]
+    hints = []
+    if got[2] != 0 or got[6] != 1:
+        hints.append("the bounds are inclusive: IoU = 0.7 is a positive, IoU = 0.3 a negative")
+    if np.all(got[3:6] != -1):
+        hints.append("samples between 0.3 and 0.7 are neither object nor background: label them -1 (ignored)")
+    return CheckResult(name, False, hints + wrong[:3])
+
+
+def check_systematic_resample(fn) -> CheckResult:
+    """Exercise: ``fn(weights, u) -> indices`` for systematic resampling with offset ``u`` in [0, 1/N)."""
+    name = "systematic resampling"
+    weights = np.array([0.125, 0.5, 0.0625, 0.3125])  # exact in binary: no rounding at the boundaries
+    u = 0.1875
+    cumulative = np.cumsum(weights)
+    want = np.searchsorted(cumulative, u + np.arange(4) / 4)
+    got, failed = _attempt(name, fn, (weights.copy(), u), "return N particle indices")
+    if failed is not None:
+        return failed
+    got = np.asarray(got).reshape(-1)
+    if got.size != 4:
+        return CheckResult(name, False, [f"return exactly N = 4 indices (one per new particle), got {got.size}"])
+    if np.array_equal(np.sort(got), want):
+        return CheckResult(name, True, [f"indices {want.tolist()}: the heavy particle 1 is copied twice, the light particle 0 "
+                                        "is dropped"])
+    if np.array_equal(np.sort(got), np.searchsorted(cumulative, np.arange(4) / 4)):
+        return CheckResult(name, False, ["you ignored the offset u: the points are u + k/N for k = 0..N-1"])
+    if np.array_equal(np.sort(got), np.searchsorted(cumulative, u + np.arange(4) / 4, side="right")):
+        return CheckResult(name, False, ["off by one at the boundaries: a point equal to a cumulative weight belongs to that particle"])
+    return CheckResult(name, False, [f"for weights {weights.tolist()} and u = {u} expected {want.tolist()}, got {np.sort(got).tolist()}"])
+
+
+def check_bhattacharyya(fn) -> CheckResult:
+    """Exercise: ``fn(p, q) -> sum_u sqrt(p_u q_u)`` for two normalised histograms."""
+    name = "Bhattacharyya coefficient"
+    p = np.array([0.5, 0.5, 0.0, 0.0])
+    q = np.array([0.25, 0.25, 0.25, 0.25])
+    cases = [(p, p, 1.0), (p, q, float(np.sum(np.sqrt(p * q)))), (p, np.array([0, 0, 0.5, 0.5]), 0.0)]
+    for a, b, want in cases:
+        got, failed = _attempt(name, fn, (a.copy(), b.copy()), "return one number")
+        if failed is not None:
+            return failed
+        got = float(np.asarray(got))
+        if np.isclose(got, want):
+            continue
+        if np.isclose(got, np.sum(a * b)):
+            return CheckResult(name, False, ["you multiplied the histograms: take the square root of each product"])
+        if np.isclose(got, np.sqrt(1 - want)):
+            return CheckResult(name, False, ["that is the Bhattacharyya *distance* sqrt(1 - rho): return rho itself"])
+        return CheckResult(name, False, [f"for p={a.tolist()} and q={b.tolist()} expected {want:.4f}, got {got:.4f}"])
+    return CheckResult(name, True, ["1 for identical histograms, 0 for disjoint ones"])

@@ -38,3 +38,35 @@ def test_dataset_auc_check():
     pooled = lambda seqs: np.mean((np.concatenate(seqs)[None] > t[:, None]).mean(1))
     assert ex.check_dataset_auc(right).passed
     assert "pooled" in str(ex.check_dataset_auc(pooled))
+
+
+def test_ssd_map_check():
+    def right(win, t):
+        h, w = t.shape
+        return np.array([[np.mean((win[i:i + h, j:j + w] - t) ** 2) for j in range(win.shape[1] - w + 1)]
+                         for i in range(win.shape[0] - h + 1)])
+    assert ex.check_ssd_map(right).passed
+    assert "summed" in str(ex.check_ssd_map(lambda w, t: right(w, t) * t.size))
+    assert "shape" in str(ex.check_ssd_map(lambda w, t: np.zeros((2, 2))))
+
+
+def test_sample_labels_check():
+    right = lambda o: np.where(o >= 0.7, 1, np.where(o <= 0.3, 0, -1))
+    assert ex.check_sample_labels(right).passed
+    assert "inclusive" in str(ex.check_sample_labels(lambda o: np.where(o > 0.7, 1, np.where(o < 0.3, 0, -1))))
+    assert "-1" in str(ex.check_sample_labels(lambda o: (o >= 0.5).astype(int)))
+
+
+def test_systematic_resample_check():
+    right = lambda w, u: np.searchsorted(np.cumsum(w), u + np.arange(len(w)) / len(w))
+    assert ex.check_systematic_resample(right).passed
+    assert "offset" in str(ex.check_systematic_resample(lambda w, u: np.searchsorted(np.cumsum(w), np.arange(len(w)) / len(w))))
+    assert "off by one" in str(ex.check_systematic_resample(
+        lambda w, u: np.searchsorted(np.cumsum(w), u + np.arange(len(w)) / len(w), side="right")))
+    assert "exactly" in str(ex.check_systematic_resample(lambda w, u: [1, 4]))
+
+
+def test_bhattacharyya_check():
+    assert ex.check_bhattacharyya(lambda p, q: np.sum(np.sqrt(p * q))).passed
+    assert "square root" in str(ex.check_bhattacharyya(lambda p, q: np.sum(p * q)))
+    assert "distance" in str(ex.check_bhattacharyya(lambda p, q: np.sqrt(1 - np.sum(np.sqrt(p * q)))))

@@ -9,6 +9,39 @@ import pytest
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 
 
+def polling_client(nb, **kwargs):
+    """An nbclient NotebookClient that waits for each cell's reply in 1-second polls.
+
+    With widget traffic on the channels, a single long ``get_msg(timeout=...)`` sometimes misses the
+    execute reply and sits out the whole cell timeout (jupyter/nbclient#312); polling again finds it.
+    """
+    from queue import Empty
+    from time import monotonic
+
+    from nbclient import NotebookClient
+
+    class PollingClient(NotebookClient):
+        async def async_start_new_kernel_client(self):
+            kc = await super().async_start_new_kernel_client()
+            channel = kc.shell_channel
+            original = channel.get_msg
+
+            async def get_msg(timeout=None):
+                deadline = None if timeout is None else monotonic() + timeout
+                while True:
+                    step = 1.0 if deadline is None else max(0.0, min(1.0, deadline - monotonic()))
+                    try:
+                        return await original(timeout=step)
+                    except Empty:
+                        if deadline is not None and monotonic() >= deadline:
+                            raise
+
+            channel.get_msg = get_msg
+            return kc
+
+    return PollingClient(nb, **kwargs)
+
+
 def test_there_are_notebooks():
     assert NOTEBOOKS, "no notebooks found"
 
@@ -24,13 +57,12 @@ def test_notebook_is_committed_clean(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_runs_in_fast_mode(path, monkeypatch, tmp_path):
     import nbformat
-    from nbclient import NotebookClient
 
     monkeypatch.setenv("DEEPTRACK_FAST", "1")
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
-    NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    polling_client(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
     elapsed = time.perf_counter() - start
     print(f"{path.name}: {elapsed:.1f} s in fast mode")
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"]

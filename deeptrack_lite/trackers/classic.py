@@ -300,15 +300,15 @@ class ColorParticleFilterTracker(_ParticleTracker):
         self._make_filter(box)
         self.q = self._hists(image, box[None])[0]
 
+    def log_likelihood(self, image, boxes) -> torch.Tensor:
+        """-lambda (1 - rho) for each box: the observation model, public so notebooks can step by hand."""
+        boxes = boxes.cpu().numpy() if isinstance(boxes, torch.Tensor) else np.asarray(boxes)
+        rho = bhattacharyya(self._hists(image, boxes), self.q)
+        return torch.as_tensor(-self.params["lam"] * (1 - rho), device=self.device)
+
     def _update(self, image):
         image = image_to_tensor(image, self.device)  # once per frame, for every particle's crop
-        lam = self.params["lam"]
-
-        def log_likelihood(boxes):
-            rho = bhattacharyya(self._hists(image, boxes.cpu().numpy()), self.q)
-            return torch.as_tensor(-lam * (1 - rho), device=self.device)
-
-        box = self.pf.step(log_likelihood)
+        box = self.pf.step(lambda boxes: self.log_likelihood(image, boxes))
         self._record_particles()
         p_est = self._hists(image, box[None])[0]
         rho = float(bhattacharyya(p_est, self.q))
