@@ -54,6 +54,8 @@ def ensure_environment(extras: str = EXTRAS) -> Path:
 
 def lab(args: list[str]) -> int:
     python = ensure_environment()
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in args:
+        args = ["--allow-root", *args]  # containers and lab machines often run as root; Jupyter refuses otherwise
     return subprocess.call([str(python), "-m", "jupyterlab", "--notebook-dir", str(ROOT / "notebooks"), *args], cwd=ROOT)
 
 
