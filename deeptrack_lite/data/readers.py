@@ -23,6 +23,7 @@ import numpy as np
 
 from ..boxes import polygon_to_box
 from ..errors import AnnotationError, DataError, FrameError
+from ..fileio import ordinary_permissions
 from ..images import IMAGE_SUFFIXES, imwrite_rgb
 from .sequence import Dataset, ImageFiles, Sequence, VideoFrames, normalize_attributes
 
@@ -312,9 +313,7 @@ def write_otb(sequence: Sequence, folder, *, image_format: str = "jpg", quality:
                  for b in sequence.ground_truth]
         (tmp / "groundtruth_rect.txt").write_text("\n".join(lines) + "\n")
         (tmp / "attributes.txt").write_text(", ".join(sorted(sequence.attributes)) + "\n")
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o777 & ~mask)  # mkdtemp makes a private folder; the sequence is an ordinary one
+        ordinary_permissions(tmp, directory=True)
         if folder.exists():
             shutil.rmtree(folder)
         os.replace(tmp, folder)

@@ -14,8 +14,6 @@ complete result or none, and the next run resumes where it stopped.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +23,7 @@ import numpy as np
 from ..data.readers import read_boxes
 from ..data.sequence import Dataset
 from ..errors import AnnotationError, DataError, DeepTrackError, TrackerError
+from ..fileio import atomic_write_text
 from ..runtime import seed_everything
 from ..trackers import create_tracker, track
 from .metrics import center_error, normalized_precision_curve, overlap, precision_curve, success_curve
@@ -73,35 +72,16 @@ def _run_dir(results_dir, label: str, seed) -> Path:
     return base if seed is None else base / f"seed{seed}"
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; results are ordinary files
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_result(run_dir, sequence_name: str, boxes, times=None, info: dict | None = None) -> Path:
     """Write one tracker's result on one sequence (times and info first, boxes last, each atomically)."""
     run_dir = Path(run_dir)
     if times is not None:
-        _atomic_write(run_dir / "times" / f"{sequence_name}_time.txt", "".join(f"{t:.8f}\n" for t in times))
+        atomic_write_text(run_dir / "times" / f"{sequence_name}_time.txt", "".join(f"{t:.8f}\n" for t in times))
     if info is not None:
-        _atomic_write(run_dir / "info" / f"{sequence_name}.json", json.dumps(info, indent=1, default=str))
+        atomic_write_text(run_dir / "info" / f"{sequence_name}.json", json.dumps(info, indent=1, default=str))
     lines = "".join(",".join(f"{v:.3f}" for v in b) + "\n" for b in np.asarray(boxes, dtype=np.float64))
     path = run_dir / f"{sequence_name}.txt"
-    _atomic_write(path, lines)
+    atomic_write_text(path, lines)
     return path
 
 

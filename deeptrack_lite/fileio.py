@@ -1,0 +1,29 @@
+"""Small file helpers shared by the writers: atomic writes and ordinary permissions."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+def ordinary_permissions(path, directory: bool = False) -> None:
+    """Give a file (0666) or folder (0777) the permissions the umask allows: ``mkstemp`` and ``mkdtemp``
+    create private ones, but results and sequences are ordinary files others may read."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, (0o777 if directory else 0o666) & ~mask)
+
+
+def atomic_write_text(path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path`` and rename it, so readers never see half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        ordinary_permissions(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
