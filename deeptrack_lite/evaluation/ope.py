@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import __version__
 from ..data.readers import read_boxes
 from ..data.sequence import Dataset
 from ..errors import AnnotationError, DataError, DeepTrackError, TrackerError
@@ -193,9 +194,8 @@ def run_ope(trackers, dataset: Dataset, results_dir, *, seeds=None, device="auto
                 failures[(spec.label, seq.name, seed)] = "".join(traceback.format_exception_only(type(exc), exc)).strip()
             else:
                 info = {"tracker": spec.name, "params": spec.params, "seed": seed, "device": run.device,
-                        "frames": len(seq), "fps": run.fps, "init_time": float(run.times[0])}
-                from .. import __version__
-                info["deeptrack_lite"] = __version__
+                        "frames": len(seq), "fps": run.fps, "init_time": float(run.times[0]),
+                        "deeptrack_lite": __version__}
                 write_result(run_dir, seq.name, run.boxes, run.times, info)
         if bar is not None:
             bar.update(1)

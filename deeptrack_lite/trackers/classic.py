@@ -23,6 +23,7 @@ import torch.nn.functional as F
 
 from ..boxes import clip_box
 from ..crops import crop_and_resize, image_to_tensor
+from ..errors import TrackerError
 from ..features.handcrafted import bhattacharyya, color_bins, color_histograms, hog_features, kernel_histogram
 from ..features.sampling import gaussian_samples, positive_and_negative_samples, translation_grid
 from ..models.subspace import IncrementalPCA
@@ -73,7 +74,6 @@ class TemplateTracker(ObservationMapMixin, Tracker):
 
     def _init(self, image, box):
         if self.params["match"] not in ("ncc", "ssd"):
-            from ..errors import TrackerError
             raise TrackerError("template: match must be 'ncc' or 'ssd'")
         x, y, w, h = box
         s = min(1.0, self.params["max_side"] / max(w, h))
@@ -244,7 +244,6 @@ class DiscriminativeTracker(ObservationMapMixin, Tracker):
         self._pos = deque(maxlen=p["memory"])
         self._neg = deque(maxlen=3)
         self._collect(image, box)
-        self._first_pos = self._pos[0]
         self.clf = torch.nn.Linear(self._pos[0].shape[1], 1).to(self.device)
         self.opt = torch.optim.Adam(self.clf.parameters(), lr=p["lr"], weight_decay=p["l2"])
         self._train(p["init_steps"])

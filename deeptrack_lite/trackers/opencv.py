@@ -19,6 +19,12 @@ def _cv_param_names(params_factory) -> list[str]:
     return [a for a in dir(params_factory()) if not a.startswith("_") and not callable(getattr(params_factory(), a))]
 
 
+def _pixel_rect(box, image_shape) -> tuple:
+    """The part of ``box`` inside the image as OpenCV's integer (x, y, w, h), at least 1 x 1."""
+    x, y, w, h = clip_box(box, image_shape)
+    return int(round(x)), int(round(y)), max(1, int(round(w))), max(1, int(round(h)))
+
+
 class OpenCVTracker(Tracker):
     """Adapter: RGB in, BGR to OpenCV; integer boxes clipped to the image; the last box on failure."""
 
@@ -55,9 +61,7 @@ class OpenCVTracker(Tracker):
 
     def _init(self, image, box):
         self._cv = self._create()
-        x, y, w, h = clip_box(box, image.shape)
-        rect = (int(round(x)), int(round(y)), max(1, int(round(w))), max(1, int(round(h))))
-        self._cv.init(cv2.cvtColor(image, cv2.COLOR_RGB2BGR), rect)
+        self._cv.init(cv2.cvtColor(image, cv2.COLOR_RGB2BGR), _pixel_rect(box, image.shape))
         self._box = np.asarray(box, dtype=np.float64)
 
     def _update(self, image):
@@ -124,8 +128,7 @@ class _OpenCVHueTracker(Tracker):
 
     def _init(self, image, box):
         hsv, mask = self._masked_hsv(image)
-        x, y, w, h = (int(round(v)) for v in clip_box(box, image.shape))
-        w, h = max(w, 1), max(h, 1)
+        x, y, w, h = _pixel_rect(box, image.shape)
         hist = cv2.calcHist([hsv[y:y + h, x:x + w]], [0], mask[y:y + h, x:x + w], [self.params["bins"]], [0, 180])
         self._hist = cv2.normalize(hist, None, 0, 255, cv2.NORM_MINMAX)
         self._window = (x, y, w, h)
