@@ -24,6 +24,11 @@ def image_to_tensor(image, device=None) -> torch.Tensor:
     return t.permute(2, 0, 1).unsqueeze(0).float().div_(255.0)
 
 
+def image_size(image) -> tuple[int, int]:
+    """(width, height) of an H x W x 3 array or a (1 x) C x H x W tensor."""
+    return (image.shape[-1], image.shape[-2]) if isinstance(image, torch.Tensor) else (image.shape[1], image.shape[0])
+
+
 def crop_and_resize(image, boxes, size, *, padding: str = "border", device=None) -> torch.Tensor:
     """Crop every (x, y, w, h) box of ``image`` and resize it to ``size`` (an int or (height, width)).
 

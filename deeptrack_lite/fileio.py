@@ -14,16 +14,22 @@ def ordinary_permissions(path, directory: bool = False) -> None:
     os.chmod(path, (0o777 if directory else 0o666) & ~mask)
 
 
-def atomic_write_text(path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path`` and rename it, so readers never see half a file."""
+def atomic_write_bytes(path, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path`` and rename it, so readers never see half a file
+    (an interrupted checkpoint leaves the previous one intact)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
         ordinary_permissions(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_text(path, text: str) -> None:
+    """Like :func:`atomic_write_bytes`, for text (UTF-8)."""
+    atomic_write_bytes(path, text.encode("utf-8"))

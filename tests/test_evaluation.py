@@ -182,3 +182,15 @@ def test_results_are_ordinary_files(tiny, tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert mode == 0o666 & ~mask
+
+
+def test_tracker_specs_on_the_command_line_carry_labels_and_settings():
+    from deeptrack_lite.evaluation import parse_tracker_spec, tracker_specs
+
+    specs = tracker_specs("KCF, dlt-random=dlt:pretrained=false:threshold=0.5, ivt:patch=24:match=ssd")
+    assert [(s.label, s.name) for s in specs] == [("kcf", "kcf"), ("dlt-random", "dlt"), ("ivt", "ivt")]
+    assert specs[1].params == {"pretrained": False, "threshold": 0.5} and specs[2].params == {"patch": 24, "match": "ssd"}
+    with pytest.raises(TrackerError, match="key=value"):
+        parse_tracker_spec("dlt:pretrained")
+    with pytest.raises(TrackerError, match="unique"):
+        tracker_specs("dlt,dlt:threshold=0.5")

@@ -129,6 +129,30 @@ def test_samplers_respect_iou_ranges():
     assert grid.shape == (len(xs) * len(ys), 4) and np.all(grid[:, 2] == 30)
 
 
+def test_impossible_iou_range_fails_fast_with_a_clear_error():
+    import time
+
+    from deeptrack_lite.errors import BoxError
+
+    start = time.perf_counter()
+    with pytest.raises(BoxError, match="IoU in"):  # a box mostly outside: in-image samples cannot reach 0.7
+        samples_in_iou_range(gaussian_samples, np.array([190, 40, 30, 20.0]), 20, (0.7, 1.0), rng=np.random.default_rng(0),
+                             image_size=(200, 150))
+    assert time.perf_counter() - start < 5  # bounded batches, not 2**20 samples
+
+
+def test_training_samples_come_from_the_visible_part_of_the_box():
+    from deeptrack_lite.boxes import clip_box
+    from deeptrack_lite.features import visible_training_samples
+
+    rng = np.random.default_rng(1)
+    box = np.array([180, 40, 40, 20.0])  # half outside a 200 x 150 image
+    pos, neg = visible_training_samples(box, rng, (200, 150), n_pos=20, n_neg=40)
+    visible = clip_box(box, (150, 200))
+    assert np.all(iou(pos, visible) >= 0.7) and np.all(iou(neg, visible) <= 0.3)
+    assert visible_training_samples(np.array([250, 40, 40, 20.0]), rng, (200, 150)) is None
+
+
 def test_colour_histograms_and_bhattacharyya():
     rng = np.random.default_rng(0)
     patches = rng.integers(0, 255, (3, 10, 12, 3), dtype=np.uint8)

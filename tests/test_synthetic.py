@@ -143,6 +143,21 @@ def test_distractors_look_like_the_target():
     assert peaks(seq(background="moon")) == 1
 
 
+def test_distractor_boxes_sit_on_copies_of_the_target():
+    s = seq(distractors=2, background="moon")
+    i = 20
+    x, y, w, h = s.ground_truth[0].astype(int)
+    template = s.frame(0)[y:y + h, x:x + w]
+    response = cv2.matchTemplate(s.frame(i), template, cv2.TM_CCOEFF_NORMED)
+    boxes = s.distractor_boxes(i)
+    assert boxes.shape == (2, 4) and np.allclose(boxes[:, 2:], s.ground_truth[i, 2:])
+    for bx, by, _, _ in boxes:  # the template matches strongly where each distractor box starts
+        ix, iy = int(round(bx)), int(round(by))
+        window = response[max(iy - 3, 0):iy + 4, max(ix - 3, 0):ix + 4]
+        assert window.size and window.max() > 0.5
+    assert seq(background="moon").distractor_boxes(i).shape == (0, 4)
+
+
 @pytest.mark.parametrize("bad", [dict(illumination=1.5), dict(distractors=1.5), dict(target="dragon"),
                                  dict(frame_size=(10, 10)), dict(n_frames=1), dict(colour=3)])
 def test_bad_knobs_are_clear_errors(bad):

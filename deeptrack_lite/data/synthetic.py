@@ -365,6 +365,19 @@ class SyntheticSequence(Sequence):
             return np.full(4, np.nan)
         return np.array([xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1], dtype=np.float64)
 
+    def _distractor_centers(self, t: int) -> list:
+        size = max(self.front.shape[:2]) * self.scale[t]
+        return [self.center[t] + radius * size * np.array([np.cos(phase + rate * t * 2 * np.pi),
+                                                           np.sin(phase + rate * t * 2 * np.pi)])
+                for radius, phase, rate in self.distractor_offsets]
+
+    def distractor_boxes(self, t: int) -> np.ndarray:
+        """k x 4 boxes (x, y, w, h) of the same-looking distractors in frame ``t``: the target's box moved to
+        each distractor's center (they are copies of the target). Empty (0 x 4) without distractors."""
+        box = self.ground_truth[t]
+        shifts = [c - self.center[t] for c in self._distractor_centers(t)]
+        return np.array([box + np.array([dx, dy, 0, 0]) for dx, dy in shifts]).reshape(-1, 4)
+
     # ------------------------------------------------------------------ rendering
     def _render(self, t: int) -> np.ndarray:
         c = self.config
@@ -384,10 +397,7 @@ class SyntheticSequence(Sequence):
             alpha = layer[..., 3:4]
             frame[:] = alpha * layer[..., :3] + (1 - alpha) * frame
 
-        for radius, phase, rate in self.distractor_offsets:  # behind the target
-            ang = phase + rate * t * 2 * np.pi
-            size = max(self.front.shape[:2]) * self.scale[t]
-            center = self.center[t] + radius * size * np.array([np.cos(ang), np.sin(ang)])
+        for center in self._distractor_centers(t):  # behind the target
             composite(self._target_layer(t, center=center))
         composite(self._target_layer(t), blur_velocity=self.velocity[t])
         for start, length, piece, direction in self.occluders:  # in front of the target

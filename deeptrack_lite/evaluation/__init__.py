@@ -9,7 +9,7 @@
 from .metrics import (NORMALIZED_PRECISION_THRESHOLDS, PRECISION_THRESHOLDS, SUCCESS_THRESHOLDS, center_error,
                       normalized_precision_curve, overlap, precision_at, precision_curve, success_auc, success_curve,
                       summarize)
-from .ope import TrackerSpec, evaluate, read_result, run_ope, tracker_specs, write_result
+from .ope import TrackerSpec, evaluate, parse_tracker_spec, read_result, run_ope, tracker_specs, write_result
 from .plots import plot_attributes, plot_ope, plot_overlap_timeline, plot_precision, plot_success, show_worst_frames
 from .report import OPEReport
 
@@ -17,4 +17,4 @@ __all__ = ["NORMALIZED_PRECISION_THRESHOLDS", "OPEReport", "PRECISION_THRESHOLDS
            "center_error", "evaluate", "normalized_precision_curve", "overlap", "plot_attributes", "plot_ope",
            "plot_overlap_timeline", "plot_precision", "plot_success", "precision_at", "precision_curve",
            "read_result", "run_ope", "show_worst_frames", "success_auc", "success_curve", "summarize",
-           "tracker_specs", "write_result"]
+           "parse_tracker_spec", "tracker_specs", "write_result"]

@@ -13,6 +13,7 @@ complete result or none, and the next run resumes where it stopped.
 """
 from __future__ import annotations
 
+import ast
 import json
 import traceback
 from dataclasses import dataclass, field
@@ -39,10 +40,40 @@ class TrackerSpec:
     params: dict = field(default_factory=dict)
 
 
+def _parse_value(text: str):
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        lowered = text.strip().lower()
+        return {"true": True, "false": False, "none": None}.get(lowered, text)
+
+
+def parse_tracker_spec(text: str) -> TrackerSpec:
+    """``"kcf"``, ``"name:key=value:key=value"`` or ``"label=name:key=value..."`` -> :class:`TrackerSpec`.
+
+    Values are Python literals where they parse (``0.5``, ``300``), ``true``/``false``/``none`` in any
+    case, and plain strings otherwise (no commas: they separate trackers). E.g. ``dlt-random=dlt:pretrained=false`` (the command line's
+    way to run one tracker with two settings side by side)."""
+    text = text.strip()
+    head, *settings = text.split(":")
+    label, _, name = head.partition("=") if "=" in head else (head, "", head)
+    params = {}
+    for item in settings:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise TrackerError(f"tracker {text!r}: settings are key=value, separated by ':'")
+        params[key.strip()] = _parse_value(value)
+    if not label.strip() or not name.strip():
+        raise TrackerError(f"tracker {text!r}: give a name, optionally label=name, then :key=value settings")
+    return TrackerSpec(label.strip().lower(), name.strip().lower(), params)
+
+
 def tracker_specs(trackers) -> list[TrackerSpec]:
-    """Accept ``"kcf,csrt"``, ``["kcf", "csrt"]``, or ``{label: name | (name, params) | {"name": ..., **params}}``."""
+    """Accept ``"kcf,csrt"`` (items as :func:`parse_tracker_spec` reads them, e.g.
+    ``"dlt,dlt-random=dlt:pretrained=false"``), ``["kcf", "csrt"]``, or
+    ``{label: name | (name, params) | {"name": ..., **params}}``."""
     if isinstance(trackers, str):
-        trackers = [t.strip() for t in trackers.split(",") if t.strip()]
+        trackers = [parse_tracker_spec(t) for t in trackers.split(",") if t.strip()]
     if isinstance(trackers, TrackerSpec):
         trackers = [trackers]
     specs = []

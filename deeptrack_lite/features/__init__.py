@@ -2,9 +2,8 @@
 tracker that samples (and, in later chapters, the CNN backbones)."""
 from .handcrafted import bhattacharyya, color_bins, color_histograms, epanechnikov_kernel, hog_features, kernel_histogram
 from .sampling import (gaussian_samples, positive_and_negative_samples, samples_in_iou_range, translation_grid,
-                       uniform_samples,
-                       whole_image_samples)
+                       uniform_samples, visible_training_samples, whole_image_samples)
 
 __all__ = ["bhattacharyya", "color_bins", "color_histograms", "epanechnikov_kernel", "gaussian_samples",
            "hog_features", "kernel_histogram", "positive_and_negative_samples", "samples_in_iou_range", "translation_grid",
-           "uniform_samples", "whole_image_samples"]
+           "uniform_samples", "visible_training_samples", "whole_image_samples"]

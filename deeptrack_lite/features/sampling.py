@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..boxes import as_box, iou
+from ..boxes import as_box, clip_box, iou
 from ..errors import BoxError
 
 
@@ -74,7 +74,7 @@ def samples_in_iou_range(sampler, box, n: int, iou_range, *, max_rounds: int = 2
         kept = np.vstack([kept, cand[(ov >= lo) & (ov <= hi)]])
         if len(kept) >= n:
             return kept[:n]
-        batch *= 2
+        batch = min(2 * batch, max(4096, 4 * n))  # grow, but bounded: an impossible range must fail fast
     raise BoxError(f"could only draw {len(kept)} of {n} samples with IoU in [{lo}, {hi}]; widen the sampler or the range")
 
 
@@ -87,6 +87,20 @@ def positive_and_negative_samples(box, rng, image_size, *, n_pos: int = 50, n_ne
                                 image_size=image_size)
     far = samples_in_iou_range(whole_image_samples, box, n_neg // 2, neg_iou, rng=rng, image_size=image_size)
     return pos, np.vstack([near, far])
+
+
+def visible_training_samples(box, rng, image_size, **kwargs):
+    """:func:`positive_and_negative_samples` around the part of ``box`` inside the image, or None when that
+    part is too small to sample from (the samplers keep boxes inside the image, so a box mostly outside it
+    has no positives). For trackers: a None means "learn nothing from this frame"."""
+    W, H = image_size
+    visible = clip_box(as_box(box), (H, W))
+    if visible[2] < 4 or visible[3] < 4:
+        return None
+    try:
+        return positive_and_negative_samples(visible, rng, image_size, **kwargs)
+    except BoxError:
+        return None
 
 
 def translation_grid(box, image_size, *, radius: float = 1.0, step: float = 4.0):
