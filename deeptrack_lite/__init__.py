@@ -8,8 +8,8 @@
 __version__ = "0.1.0"
 
 from . import boxes, errors, runtime  # noqa: E402
-from . import data, evaluation, exercises, trackers, viz  # noqa: E402
+from . import crops, data, evaluation, exercises, models, trackers, training, viz  # noqa: E402
 from .runtime import device, fast_mode, seed_everything  # noqa: E402
 
-__all__ = ["boxes", "data", "device", "errors", "evaluation", "exercises", "fast_mode", "runtime", "seed_everything",
-           "trackers", "viz", "__version__"]
+__all__ = ["boxes", "crops", "data", "device", "errors", "evaluation", "exercises", "fast_mode", "models", "runtime",
+           "seed_everything", "trackers", "training", "viz", "__version__"]

@@ -120,6 +120,30 @@ def _track(args) -> int:
     return 0
 
 
+def _pretrain_sdae(args) -> int:
+    import shlex
+    from dataclasses import asdict, replace
+
+    from .runtime import fast_mode
+    from .training import SDAEPretrainConfig, pretrain_sdae
+
+    config = SDAEPretrainConfig.fast() if fast_mode() else SDAEPretrainConfig()
+    given = {"sizes": tuple(int(v) for v in args.sizes.split(",")) if args.sizes else None, "n_patches": args.patches,
+             "n_val": args.val_patches, "noise": args.noise, "noise_level": args.noise_level,
+             "sparsity_target": args.sparsity_target, "sparsity_weight": args.sparsity_weight,
+             "layer_epochs": args.layer_epochs, "finetune_epochs": args.finetune_epochs, "batch_size": args.batch_size,
+             "lr": args.lr, "seed": args.seed}
+    config = replace(config, **{k: v for k, v in given.items() if v is not None})
+    command = "python -m deeptrack_lite " + " ".join(shlex.quote(a) for a in args.argv)
+    print("settings: " + ", ".join(f"{k}={v}" for k, v in asdict(config).items()))
+    result = pretrain_sdae(config, args.out, device=args.device, resume=not args.no_resume, command=command,
+                           keep_checkpoint=args.keep_checkpoint)
+    p = result.provenance
+    print(f"\nwrote {args.out / 'sdae.pt'}, sdae.json (provenance) and sdae_loss.csv: final validation reconstruction "
+          f"MSE {p['final_val_reconstruction_mse']:.4f} after {p['training_seconds']} s on {p['device']}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m deeptrack_lite", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -139,7 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", default="synthetic", help="'synthetic' (the course benchmark) or a folder of "
                    "OTB / VOT / GOT-10k sequences (default: synthetic)")
     p.add_argument("--trackers", default="kcf,csrt,mil,mosse", help="comma-separated tracker names "
-                   "(default: kcf,csrt,mil,mosse; see 'info' for all)")
+                   "(default: kcf,csrt,mil,mosse; see 'info' for all); settings as NAME:key=value:key=value, and a "
+                   "results label as LABEL=NAME..., e.g. dlt,dlt-random=dlt:pretrained=false")
     p.add_argument("--out", required=True, type=Path, help="output folder")
     p.add_argument("--seeds", default="", help="comma-separated seeds to repeat stochastic trackers (mean ± std)")
     p.add_argument("--frames", type=int, default=None, help="frames per sequence (synthetic: default 150, 40 in "
@@ -164,11 +189,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fps", type=float, default=None, help="frame rate of the video (default: the sequence's)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
     p.set_defaults(func=_track)
+
+    p = sub.add_parser("pretrain-sdae", help="pretrain DLT's stacked denoising autoencoder on natural image patches",
+                       description="Greedy layer-wise denoising pretraining, then end-to-end fine-tuning, on random "
+                       "32x32 grey patches of scikit-image's bundled pictures. Writes OUT/sdae.pt, OUT/sdae.json "
+                       "(provenance: this command, settings, data, final loss) and OUT/sdae_loss.csv; a checkpoint "
+                       "after every epoch lets an interrupted run resume. Unset options take the defaults of "
+                       "SDAEPretrainConfig (a seconds-long run in fast mode).")
+    p.add_argument("--out", required=True, type=Path, help="output folder")
+    p.add_argument("--sizes", default=None, help="layer sizes, input first (default 1024,512,256,128; DLT used "
+                   "1024,2560,1024,512,256)")
+    p.add_argument("--patches", type=int, default=None, help="number of training patches (default 100000)")
+    p.add_argument("--val-patches", type=int, default=None, help="held-out patches for the validation loss (default 2000)")
+    p.add_argument("--noise", choices=["masking", "gaussian", "none"], default=None, help="input corruption (default masking)")
+    p.add_argument("--noise-level", type=float, default=None, help="masked fraction or Gaussian std (default 0.3)")
+    p.add_argument("--sparsity-target", type=float, default=None, help="target mean activation rho (default 0.05)")
+    p.add_argument("--sparsity-weight", type=float, default=None, help="weight of the KL sparsity penalty (default 0.1)")
+    p.add_argument("--layer-epochs", type=int, default=None, help="epochs per layer in the greedy stage (default 3)")
+    p.add_argument("--finetune-epochs", type=int, default=None, help="epochs of end-to-end fine-tuning (default 5)")
+    p.add_argument("--batch-size", type=int, default=None, help="minibatch size (default 128)")
+    p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default 0.001)")
+    p.add_argument("--seed", type=int, default=None, help="seed of the data, the initial weights and the noise (default 0)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
+    p.add_argument("--no-resume", action="store_true", help="start over even if OUT holds a checkpoint")
+    p.add_argument("--keep-checkpoint", action="store_true", help="keep OUT/sdae_checkpoint.pt after the run")
+    p.set_defaults(func=_pretrain_sdae)
     return parser
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv  # recorded in provenance files
     try:
         return args.func(args)
     except DeepTrackError as exc:  # bad input: one clear line, no traceback

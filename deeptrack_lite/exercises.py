@@ -231,3 +231,76 @@ def check_bhattacharyya(fn) -> CheckResult:
             return CheckResult(name, False, ["that is the Bhattacharyya *distance* sqrt(1 - rho): return rho itself"])
         return CheckResult(name, False, [f"for p={a.tolist()} and q={b.tolist()} expected {want:.4f}, got {got:.4f}"])
     return CheckResult(name, True, ["1 for identical histograms, 0 for disjoint ones"])
+
+
+# ---------------------------------------------------------------------------------------------- notebook 03: DLT
+def check_masking_noise(fn) -> CheckResult:
+    """Exercise: ``fn(x, level, rng) -> corrupted copy`` of ``x`` with a fraction ``level`` of values set to 0."""
+    name = "masking noise"
+    x = np.linspace(1.0, 2.0, 20000).reshape(20, 1000)  # no zeros to begin with
+    original = x.copy()
+    got, failed = _attempt(name, fn, (x, 0.25, np.random.default_rng(0)), "return the corrupted array")
+    if failed is not None:
+        return failed
+    got = np.asarray(got, dtype=float)
+    if not np.array_equal(x, original):
+        return CheckResult(name, False, ["you changed the input in place: corrupt a copy, the clean patch is the target"])
+    if got.shape != x.shape:
+        return CheckResult(name, False, [f"return an array of the input's shape {x.shape}, got {got.shape}"])
+    zeroed = got == 0
+    kept = ~zeroed
+    if not np.allclose(got[kept], x[kept]):
+        return CheckResult(name, False, ["values that are not masked must stay exactly as they were (no scaling, no "
+                                         "added noise)"])
+    frac = zeroed.mean()
+    if abs(frac - 0.75) < 0.02:
+        return CheckResult(name, False, [f"you zeroed {frac:.0%} of the values: `level` is the fraction to *mask*, not to keep"])
+    if abs(frac - 0.25) > 0.02:
+        return CheckResult(name, False, [f"expected about 25% of the values set to 0, got {frac:.1%}"])
+    return CheckResult(name, True, [f"{frac:.1%} of the values masked; the rest untouched"])
+
+
+def check_kl_sparsity(fn) -> CheckResult:
+    """Exercise: ``fn(h, rho) -> mean over units of KL(rho || rho_hat_j)``, rho_hat_j the mean activation of unit j."""
+    name = "KL sparsity penalty"
+    h = np.array([[0.1, 0.9, 0.05], [0.3, 0.7, 0.05], [0.2, 0.8, 0.05]])
+    rho = 0.05
+    rho_hat = h.mean(axis=0)
+    kl = rho * np.log(rho / rho_hat) + (1 - rho) * np.log((1 - rho) / (1 - rho_hat))
+    want = kl.mean()
+    got, failed = _attempt(name, fn, (h.copy(), rho), "return one number")
+    if failed is not None:
+        return failed
+    got = float(np.asarray(got))
+    if np.isclose(got, want):
+        return CheckResult(name, True, [f"penalty {want:.4f}; unit 3, active exactly 5% of the time, adds nothing"])
+    if np.isclose(got, kl.sum()):
+        return CheckResult(name, False, ["that is the sum over units: this package averages over units, so the weight does "
+                                         "not depend on the layer's width"])
+    if np.isclose(got, (rho * np.log(rho / rho_hat)).mean()):
+        return CheckResult(name, False, ["you left out the (1 - rho) log((1 - rho) / (1 - rho_hat)) term: KL between two "
+                                         "Bernoulli distributions has two terms"])
+    per_sample = rho * np.log(rho / h) + (1 - rho) * np.log((1 - rho) / (1 - h))
+    if np.isclose(got, per_sample.mean()):
+        return CheckResult(name, False, ["average the activations over the batch first (rho_hat_j), then take the KL"])
+    return CheckResult(name, False, [f"expected {want:.4f}, got {got:.4f}"])
+
+
+def check_update_decision(fn) -> CheckResult:
+    """Exercise: ``fn(confidences, threshold) -> bool``: DLT updates when the *best* confidence is below tau."""
+    name = "DLT's limited-threshold update"
+    cases = [(np.array([0.2, 0.95, 0.4]), 0.9, False), (np.array([0.2, 0.85, 0.4]), 0.9, True),
+             (np.array([0.9, 0.1]), 0.9, False), (np.array([0.5, 0.5]), 0.6, True)]
+    for conf, tau, want in cases:
+        got, failed = _attempt(name, fn, (conf.copy(), tau), "return True or False")
+        if failed is not None:
+            return failed
+        if bool(got) == want:
+            continue
+        if conf.max() == tau:
+            return CheckResult(name, False, ["a best confidence equal to the threshold is not *below* it: use <"])
+        if bool(conf.mean() < tau) == bool(got):
+            return CheckResult(name, False, ["compare the *highest* confidence among the particles with the threshold, not "
+                                             "their mean: one good candidate is enough to trust the model"])
+        return CheckResult(name, False, [f"confidences {conf.tolist()}, threshold {tau}: expected {want}, got {bool(got)}"])
+    return CheckResult(name, True, ["update only when even the best particle is unsure"])

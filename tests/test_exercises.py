@@ -70,3 +70,42 @@ def test_bhattacharyya_check():
     assert ex.check_bhattacharyya(lambda p, q: np.sum(np.sqrt(p * q))).passed
     assert "square root" in str(ex.check_bhattacharyya(lambda p, q: np.sum(p * q)))
     assert "distance" in str(ex.check_bhattacharyya(lambda p, q: np.sqrt(1 - np.sum(np.sqrt(p * q)))))
+
+
+def test_masking_noise_check():
+    from deeptrack_lite.exercises import check_masking_noise
+
+    assert check_masking_noise(lambda x, level, rng: x * (rng.random(x.shape) >= level))
+    result = check_masking_noise(lambda x, level, rng: x * (rng.random(x.shape) < level))
+    assert not result and "not to keep" in str(result)
+
+    def in_place(x, level, rng):
+        x[rng.random(x.shape) < level] = 0
+        return x
+
+    assert "in place" in str(check_masking_noise(in_place))
+
+    def unfinished(x, level, rng):
+        raise NotImplementedError
+
+    assert "not implemented" in str(check_masking_noise(unfinished))
+
+
+def test_kl_sparsity_check():
+    from deeptrack_lite.exercises import check_kl_sparsity
+
+    def kl(h, rho):
+        r = h.mean(axis=0)
+        return (rho * np.log(rho / r) + (1 - rho) * np.log((1 - rho) / (1 - r))).mean()
+
+    assert check_kl_sparsity(kl)
+    assert "sum over units" in str(check_kl_sparsity(lambda h, rho: kl(h, rho) * h.shape[1]))
+    assert "two terms" in str(check_kl_sparsity(lambda h, rho: (rho * np.log(rho / h.mean(axis=0))).mean()))
+
+
+def test_update_decision_check():
+    from deeptrack_lite.exercises import check_update_decision
+
+    assert check_update_decision(lambda c, tau: c.max() < tau)
+    assert "highest" in str(check_update_decision(lambda c, tau: c.mean() < tau))
+    assert "use <" in str(check_update_decision(lambda c, tau: c.max() <= tau))

@@ -7,7 +7,8 @@ from deeptrack_lite.trackers import Tracker, available_trackers, create_tracker,
 
 BASELINES = ["kcf", "csrt", "mil", "mosse"]
 CLASSIC = ["template", "ivt", "discriminative", "particle_filter", "meanshift", "camshift", "cv_meanshift", "cv_camshift"]
-ALL = BASELINES + CLASSIC + ["identity"]
+DEEP = ["dlt"]
+ALL = BASELINES + CLASSIC + DEEP + ["identity"]
 
 
 def test_registry_lists_the_baselines():
@@ -32,7 +33,7 @@ def test_names_are_case_insensitive_and_params_reach_opencv():
     assert "detect_thresh" in t.help()
 
 
-@pytest.mark.parametrize("name", BASELINES + CLASSIC)
+@pytest.mark.parametrize("name", BASELINES + CLASSIC + DEEP)
 def test_trackers_follow_an_easy_target(name, small_sequence):
     if name.startswith("cv_"):  # hue-only trackers: easy means a coloured target on a grey background
         from deeptrack_lite.data import synthetic_sequence
@@ -59,8 +60,9 @@ def test_trackers_never_raise_on_hard_frames(name, small_sequence):
         assert box.shape == (4,) and np.all(np.isfinite(box)) and box[2] > 0 and box[3] > 0
 
 
-def test_init_box_partly_outside_the_image_is_accepted(small_sequence):
-    t = create_tracker("kcf")
+@pytest.mark.parametrize("name", ALL)
+def test_init_box_partly_outside_the_image_is_accepted(name, small_sequence):
+    t = create_tracker(name)
     x, y, w, h = small_sequence.ground_truth[0]
     t.init(small_sequence.frame(0), [-w / 2, y, w, h])
     assert t.update(small_sequence.frame(1)).shape == (4,)
@@ -94,7 +96,7 @@ def test_tracking_run_times_and_fps(small_sequence):
     assert len(run.infos) == len(small_sequence)
 
 
-@pytest.mark.parametrize("name,best", [("template", "max"), ("ivt", "min"), ("discriminative", "max")])
+@pytest.mark.parametrize("name,best", [("template", "max"), ("ivt", "min"), ("discriminative", "max"), ("dlt", "max")])
 def test_observation_maps_peak_at_the_target(name, best, small_sequence):
     t = create_tracker(name)
     t.init(small_sequence.frame(0), small_sequence.ground_truth[0])
@@ -115,7 +117,7 @@ def test_template_match_modes():
     assert "reconstruction error" in t.MAP_KIND
 
 
-@pytest.mark.parametrize("name", ["particle_filter", "ivt"])
+@pytest.mark.parametrize("name", ["particle_filter", "ivt", "dlt"])
 def test_particle_trackers_expose_their_particles(name, small_sequence):
     t = create_tracker(name, n_particles=64)
     t.init(small_sequence.frame(0), small_sequence.ground_truth[0])

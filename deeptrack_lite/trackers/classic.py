@@ -14,27 +14,21 @@ Motion models as trackers:
 """
 from __future__ import annotations
 
-from collections import deque
-
 import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from ..boxes import clip_box
-from ..crops import crop_and_resize, image_to_tensor
+from ..crops import crop_and_resize, image_size, image_to_tensor
 from ..errors import TrackerError
 from ..features.handcrafted import bhattacharyya, color_bins, color_histograms, hog_features, kernel_histogram
-from ..features.sampling import gaussian_samples, positive_and_negative_samples, translation_grid
+from ..features.sampling import gaussian_samples, translation_grid, visible_training_samples
 from ..models.subspace import IncrementalPCA
 from ..motion import meanshift as ms
 from ..motion.particle_filter import ParticleFilter
+from ..training.online import SampleMemory, train_binary_classifier
 from .base import Tracker, register_tracker
-
-
-def _image_size(image) -> tuple[int, int]:
-    """(width, height) of an H x W x 3 array or a 1 x C x H x W tensor."""
-    return (image.shape[-1], image.shape[-2]) if isinstance(image, torch.Tensor) else (image.shape[1], image.shape[0])
 
 
 class ObservationMapMixin:
@@ -45,7 +39,7 @@ class ObservationMapMixin:
 
     def observation_map(self, image, radius: float = 1.0, step: float = 3.0):
         """(xs, ys, values, kind) for the current box; ``kind`` says what the values are."""
-        xs, ys, boxes = translation_grid(self.last_box, _image_size(image), radius=radius, step=step)
+        xs, ys, boxes = translation_grid(self.last_box, image_size(image), radius=radius, step=step)
         values = self._observe(image, boxes)
         return xs, ys, np.asarray(values, dtype=np.float64).reshape(len(ys), len(xs)), self.MAP_KIND
 
@@ -123,8 +117,9 @@ class TemplateTracker(ObservationMapMixin, Tracker):
         return (a * b).sum(axis=(1, 2, 3)) / (np.sqrt((a * a).sum(axis=(1, 2, 3)) * (b * b).sum()) + 1e-9)
 
 
-class _ParticleTracker(Tracker):
-    """Shared set-up of the trackers whose candidates come from the particle filter."""
+class ParticleTrackerBase(Tracker):
+    """Shared set-up of the trackers whose candidates come from the particle filter (IVT, the colour
+    particle filter, DLT): the filter's parameters, its construction, and the diagnostics it records."""
 
     PF_PARAMS = {
         "n_particles": (300, "number of particles"),
@@ -135,11 +130,11 @@ class _ParticleTracker(Tracker):
         "seed": (0, "seed of the particle filter's random numbers"),
     }
 
-    def _make_filter(self, box):
+    def _make_filter(self, box, estimate: str = "mean"):
         p = self.params
         self.pf = ParticleFilter(p["n_particles"], translation_noise=p["translation_noise"], scale_noise=p["scale_noise"],
-                                 velocity=p["velocity"], resample_threshold=p["resample_threshold"], device=self.device,
-                                 seed=p["seed"])
+                                 velocity=p["velocity"], resample_threshold=p["resample_threshold"], estimate=estimate,
+                                 device=self.device, seed=p["seed"])
         self.pf.init(box)
 
     def _record_particles(self):
@@ -148,12 +143,12 @@ class _ParticleTracker(Tracker):
 
 
 @register_tracker("ivt", "generative: incremental PCA subspace with forgetting (IVT), particle-filter candidates")
-class IVTTracker(ObservationMapMixin, _ParticleTracker):
+class IVTTracker(ObservationMapMixin, ParticleTrackerBase):
     """IVT-style tracker: grey 32x32 patches; the appearance model is a mean and a PCA basis updated
     incrementally with a forgetting factor; particles are weighted by exp(-reconstruction error / sigma^2)."""
 
     PARAMS = {
-        **_ParticleTracker.PF_PARAMS,
+        **ParticleTrackerBase.PF_PARAMS,
         "patch": (32, "side of the grey patches the subspace models"),
         "n_basis": (16, "number of principal components kept"),
         "forgetting": (0.95, "forgetting factor f: older frames weigh f times less at each update"),
@@ -219,32 +214,24 @@ class DiscriminativeTracker(ObservationMapMixin, Tracker):
         return torch.cat([hog_features(crops), colour - colour.mean(dim=1, keepdim=True)], dim=1)
 
     def _train(self, steps: int) -> None:
-        pos = torch.cat(list(self._pos))
-        neg = torch.cat(list(self._neg))
-        x = torch.cat([pos, neg])
-        y = torch.cat([torch.ones(len(pos), device=self.device), torch.zeros(len(neg), device=self.device)])
-        weight = torch.where(y > 0, len(neg) / len(pos), 1.0)  # balance the classes
-        for _ in range(steps):
-            self.opt.zero_grad()
-            loss = F.binary_cross_entropy_with_logits(self.clf(x).squeeze(1), y, weight=weight)
-            loss.backward()
-            self.opt.step()
-        self.last_info["loss"] = float(loss.detach())
+        losses = train_binary_classifier(self.clf, self.opt, self.memory.positives(), self.memory.negatives(), steps)
+        self.last_info["loss"] = losses[-1]
 
-    def _collect(self, image, box):
-        pos, neg = positive_and_negative_samples(box, self.rng, _image_size(image), n_pos=self.params["n_pos"],
-                                                 n_neg=self.params["n_neg"])
-        self._pos.append(self.features(image, pos))
-        self._neg.append(self.features(image, neg))
+    def _collect(self, image, box) -> bool:
+        samples = visible_training_samples(box, self.rng, image_size(image), n_pos=self.params["n_pos"],
+                                           n_neg=self.params["n_neg"])
+        if samples is not None:
+            self.memory.add(self.features(image, samples[0]), self.features(image, samples[1]))
+        return samples is not None
 
     def _init(self, image, box):
         p = self.params
         self.rng = np.random.default_rng(p["seed"])
         torch.manual_seed(p["seed"])
-        self._pos = deque(maxlen=p["memory"])
-        self._neg = deque(maxlen=3)
-        self._collect(image, box)
-        self.clf = torch.nn.Linear(self._pos[0].shape[1], 1).to(self.device)
+        self.memory = SampleMemory(frames=p["memory"], neg_frames=3)
+        if not self._collect(image, box):
+            raise TrackerError(f"discriminative: cannot sample training boxes around the initial box {box.tolist()}")
+        self.clf = torch.nn.Linear(self.memory.positives().shape[1], 1).to(self.device)
         self.opt = torch.optim.Adam(self.clf.parameters(), lr=p["lr"], weight_decay=p["l2"])
         self._train(p["init_steps"])
         self._box = box.copy()
@@ -255,7 +242,7 @@ class DiscriminativeTracker(ObservationMapMixin, Tracker):
 
     def _update(self, image):
         p = self.params
-        size = _image_size(image)
+        size = image_size(image)
         image = image_to_tensor(image, self.device)  # once per frame, for candidates and training samples
         cands = gaussian_samples(self._box, p["n_candidates"], self.rng, trans=p["search"], scale=p["scale_step"],
                                  image_size=size)
@@ -277,13 +264,13 @@ class DiscriminativeTracker(ObservationMapMixin, Tracker):
 
 # ---------------------------------------------------------------------------------------------- motion models
 @register_tracker("particle_filter", "a colour-histogram particle filter (SIR, Bhattacharyya likelihood)")
-class ColorParticleFilterTracker(_ParticleTracker):
+class ColorParticleFilterTracker(ParticleTrackerBase):
     """Particle filter with a colour likelihood (Perez et al. 2002, Nummiaro et al. 2003): each particle's
     box is described by its Epanechnikov-weighted colour histogram p; its likelihood is
     exp(-lambda (1 - rho(p, q))), rho the Bhattacharyya coefficient with the target model q."""
 
     PARAMS = {
-        **_ParticleTracker.PF_PARAMS,
+        **ParticleTrackerBase.PF_PARAMS,
         "bins": (8, "histogram bins per colour channel"),
         "lam": (30.0, "likelihood sharpness lambda"),
         "update_rate": (0.05, "target model q <- (1 - r) q + r p(estimate) when the estimate is confident"),
@@ -399,4 +386,4 @@ class CamShiftTracker(Tracker):
 
 
 __all__ = ["CamShiftTracker", "ColorParticleFilterTracker", "DiscriminativeTracker", "IVTTracker", "MeanShiftTracker",
-           "TemplateTracker"]
+           "ParticleTrackerBase", "TemplateTracker"]

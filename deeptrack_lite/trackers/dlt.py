@@ -1,0 +1,151 @@
+"""DLT (Wang and Yeung, NIPS 2013): off-line pretraining + online fine-tuning.
+
+1. Off-line: a stacked denoising autoencoder learns a generic representation of 32x32 grey patches
+   (:mod:`deeptrack_lite.training.sdae`; the package ships the weights).
+2. First frame: the SDAE's *encoder* gets a sigmoid classification layer, and encoder + classifier are
+   fine-tuned on positive and negative samples around the given box.
+3. Every frame: the particle filter (:class:`~deeptrack_lite.motion.ParticleFilter`) proposes candidate
+   boxes; the network scores all of them in one batch; the most confident candidate is the target.
+4. "Limited threshold" update: when the best confidence falls below ``threshold`` the appearance is taken
+   to have changed, and the network is fine-tuned again on samples from recent frames.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import torch
+
+from ..crops import crop_and_resize, image_size, image_to_tensor
+from ..errors import TrackerError
+from ..features.sampling import visible_training_samples
+from ..models.sdae import SDAE, SDAEClassifier, load_sdae, standardize_patches
+from ..training.online import SampleMemory, train_binary_classifier
+from .base import register_tracker
+from .classic import ObservationMapMixin, ParticleTrackerBase
+
+
+@lru_cache(maxsize=4)
+def _pretrained_state(path):
+    model = load_sdae(path, device="cpu")
+    return model.config(), {k: v.clone() for k, v in model.state_dict().items()}
+
+
+def dlt_network(weights=None, pretrained: bool = True, seed: int = 0, device="cpu") -> SDAEClassifier:
+    """A fresh DLT network: the SDAE encoder (pretrained weights from ``weights``, the shipped default when
+    None; or, with ``pretrained=False``, the same layers randomly initialised) + a sigmoid classifier."""
+    config, state = _pretrained_state(None if weights is None else str(weights))
+    torch.manual_seed(seed)
+    sdae = SDAE(config["sizes"], config["patch"])
+    if pretrained:
+        sdae.load_state_dict(state)
+    return SDAEClassifier(sdae).to(device)
+
+
+@register_tracker("dlt", "DLT: SDAE encoder pretrained off-line + classifier fine-tuned online, particle filter, "
+                  "update when confidence < threshold")
+class DLTTracker(ObservationMapMixin, ParticleTrackerBase):
+    """Deep learning tracker: SDAE encoder + sigmoid classifier on 32x32 grey patches, fine-tuned on the
+    first frame, particle-filter candidates scored in one batch, the most confident wins, and the network
+    is fine-tuned again when the best confidence drops below ``threshold``."""
+
+    PARAMS = {
+        **ParticleTrackerBase.PF_PARAMS,
+        "n_particles": (600, "number of particles (DLT used 1000)"),
+        "translation_noise": (0.15, "std of a particle's step, in box sizes"),
+        "scale_noise": (0.03, "std of a particle's log-scale step"),
+        "resample_threshold": (1.0, "resample every frame (1.0): the heaviest particle is then the most confident"),
+        "weights": (None, "SDAE weight file (None: the package's shipped weights)"),
+        "pretrained": (True, "False: the same encoder with random weights, to measure what pretraining is worth"),
+        "threshold": (0.9, "tau: fine-tune again when the best confidence is below it (0 never updates)"),
+        "sharpness": (10.0, "particle weight = confidence ** sharpness"),
+        "n_pos": (100, "positives (IoU >= 0.7) sampled on the first frame"),
+        "n_neg": (400, "negatives (IoU <= 0.3) sampled on the first frame"),
+        "frame_pos": (20, "positives collected per later frame"),
+        "frame_neg": (60, "negatives collected per later frame"),
+        "collect_above": (0.5, "collect samples only on frames whose best confidence exceeds this"),
+        "memory": (10, "recent frames whose samples the update uses (the first frame's are always kept)"),
+        "init_steps": (150, "fine-tuning steps on the first frame"),
+        "update_steps": (15, "fine-tuning steps per update"),
+        "batch_pos": (32, "positives per fine-tuning step"),
+        "batch_neg": (96, "negatives per fine-tuning step"),
+        "lr": (2e-3, "learning rate of the classification layer (Adam)"),
+        "encoder_lr": (2e-4, "learning rate of the encoder during fine-tuning (0 freezes it)"),
+    }
+    MAP_KIND = "confidence (classifier's probability of 'object')"
+
+    def patches(self, image, boxes) -> torch.Tensor:
+        """Standardised 32x32 grey patches of ``boxes``: the network's input, N x 1024."""
+        crops = crop_and_resize(image, boxes, self.net.patch, device=self.device)
+        return standardize_patches(crops.mean(dim=1))
+
+    @torch.no_grad()
+    def confidence(self, image, boxes) -> torch.Tensor:
+        """The network's probability of 'object' for every box, in one batch."""
+        self.net.eval()
+        return torch.sigmoid(self.net(self.patches(image, boxes)))
+
+    def _collect(self, image, box, n_pos, n_neg) -> bool:
+        """Add positives and negatives around the visible part of ``box`` to the memory (False if none)."""
+        samples = visible_training_samples(box, self.rng, image_size(image), n_pos=n_pos, n_neg=n_neg)
+        if samples is not None:
+            self.memory.add(self.patches(image, samples[0]), self.patches(image, samples[1]))
+        return samples is not None
+
+    def _fine_tune(self, steps: int) -> float:
+        p = self.params
+        self.net.train()
+        losses = train_binary_classifier(self.net, self.opt, self.memory.positives(), self.memory.negatives(), steps,
+                                         batch_pos=p["batch_pos"], batch_neg=p["batch_neg"], generator=self.generator)
+        self.net.eval()
+        return losses[-1]
+
+    def _init(self, image, box):
+        p = self.params
+        self.rng = np.random.default_rng(p["seed"])
+        self.generator = torch.Generator(device=self.device).manual_seed(p["seed"])
+        self.net = dlt_network(p["weights"], p["pretrained"], p["seed"], self.device)
+        groups = [{"params": self.net.classifier.parameters(), "lr": p["lr"]}]
+        if p["encoder_lr"] > 0:
+            groups.append({"params": self.net.encoder.parameters(), "lr": p["encoder_lr"]})
+        else:
+            self.net.encoder.requires_grad_(False)
+        self.opt = torch.optim.Adam(groups)
+        image = image_to_tensor(image, self.device)
+        self.memory = SampleMemory(frames=p["memory"], keep_first=True)
+        if not self._collect(image, box, p["n_pos"], p["n_neg"]):
+            raise TrackerError(f"dlt: cannot sample training boxes around the initial box {box.tolist()}; is it "
+                               "inside the image and larger than 4 x 4 pixels?")
+        self.init_loss = self._fine_tune(p["init_steps"])
+        self._make_filter(box, estimate="best")
+        self.updates: list[int] = []  # frame indices (1 = first update() call) where the network was updated
+        self._frame = 0
+
+    def _update(self, image):
+        p = self.params
+        self._frame += 1
+        image = image_to_tensor(image, self.device)  # once per frame, for particles and samples
+        scored = {}
+
+        def log_likelihood(boxes):
+            scored["boxes"], scored["conf"] = boxes, self.confidence(image, boxes).double()
+            return p["sharpness"] * torch.log(scored["conf"].clamp_min(1e-12))
+
+        box = self.pf.step(log_likelihood)
+        conf = scored["conf"]
+        best = float(conf.max())
+        self._record_particles()
+        collected = best > p["collect_above"] and self._collect(image, box, p["frame_pos"], p["frame_neg"])
+        updated = best < p["threshold"]
+        if updated:
+            self.last_info["loss"] = self._fine_tune(p["update_steps"])
+            self.updates.append(self._frame)
+        self.last_info.update(confidence=best, candidates=scored["boxes"].cpu().numpy(), confidences=conf.cpu().numpy(),
+                              updated=updated, collected=collected)
+        return box
+
+    def _observe(self, image, boxes):
+        return self.confidence(image, boxes).cpu().numpy()
+
+
+__all__ = ["DLTTracker", "dlt_network"]

@@ -1,0 +1,237 @@
+"""Off-line pretraining of DLT's stacked denoising autoencoder on natural image patches.
+
+Greedy layer-wise, then end-to-end (Vincent et al. 2010, as DLT does it):
+
+1. layer k = 1..L: the clean data is encoded by the layers below (frozen), corrupted, encoded by layer k
+   and decoded by its decoder; the loss is the squared error to the *clean* input of layer k plus the
+   sparsity penalty on layer k's units;
+2. fine-tuning: the whole stack reconstructs clean patches from corrupted ones (all layers trained).
+
+Every epoch ends with a checkpoint (written atomically) and a line in the loss log; a run with the same
+settings resumes from the last checkpoint. The data and every random draw derive from the seed and the
+(stage, epoch), so an interrupted and resumed run gives the same weights as an uninterrupted one.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from ..data.patches import describe_patches, natural_patches
+from ..errors import DataError
+from ..fileio import atomic_write_bytes, atomic_write_text
+from ..models.sdae import SDAE, corrupt, kl_sparsity, save_sdae, standardize_patches
+from .. import __version__
+from ..runtime import device as pick_device, device_name
+
+LOG_FIELDS = ("stage", "epoch", "train_loss", "val_mse", "seconds")
+
+
+@dataclass(frozen=True)
+class SDAEPretrainConfig:
+    """Settings of a pretraining run (all recorded in the provenance file)."""
+
+    sizes: tuple = (1024, 512, 256, 128)
+    n_patches: int = 100_000
+    n_val: int = 2_000
+    noise: str = "masking"
+    noise_level: float = 0.3
+    sparsity_target: float = 0.05
+    sparsity_weight: float = 0.1
+    layer_epochs: int = 3
+    finetune_epochs: int = 5
+    batch_size: int = 128
+    lr: float = 1e-3
+    seed: int = 0
+
+    @classmethod
+    def fast(cls, **overrides) -> "SDAEPretrainConfig":
+        """A seconds-long run for tests and fast mode (same pipeline, less data, one epoch per stage)."""
+        return cls(**{"n_patches": 4000, "n_val": 500, "layer_epochs": 1, "finetune_epochs": 1, **overrides})
+
+    def stages(self) -> list[str]:
+        return [f"layer{k + 1}" for k in range(len(self.sizes) - 1)] + ["finetune"]
+
+    def epochs(self, stage: str) -> int:
+        return self.finetune_epochs if stage == "finetune" else self.layer_epochs
+
+    def validate(self) -> None:
+        if len(self.sizes) < 2 or self.sizes[0] != 32 * 32 or any(b >= a for a, b in zip(self.sizes[1:-1], self.sizes[2:])):
+            raise DataError(f"sizes must be (1024, h1, h2, ...) with shrinking hidden layers, got {self.sizes}")
+        if self.noise not in ("masking", "gaussian", "none"):
+            raise DataError(f"noise must be masking, gaussian or none, got {self.noise!r}")
+        if min(self.n_patches, self.n_val, self.batch_size) < 1 or self.layer_epochs < 0 or self.finetune_epochs < 0:
+            raise DataError("n_patches, n_val and batch_size must be positive, epochs non-negative")
+
+
+@dataclass
+class PretrainResult:
+    model: SDAE
+    log: list = field(default_factory=list)   # rows of LOG_FIELDS
+    provenance: dict = field(default_factory=dict)
+
+
+def stack_reconstruction_mse(model: SDAE, x: torch.Tensor, depth: int | None = None, batch: int = 1024) -> float:
+    """Pixel MSE of clean patches ``x`` (standardised) encoded through ``depth`` layers and decoded back."""
+    total = 0.0
+    with torch.no_grad():
+        for i in range(0, len(x), batch):
+            xb = x[i:i + batch]
+            total += float(F.mse_loss(model.decode(model.encode(xb, depth), depth), xb, reduction="sum"))
+    return total / x.numel()
+
+
+def _stage_loss(model: SDAE, stage: str, xb: torch.Tensor, cfg: SDAEPretrainConfig, gen: torch.Generator):
+    if stage == "finetune":
+        h, hs = model.encode(corrupt(xb, cfg.noise, cfg.noise_level, gen), return_all=True)
+        loss = F.mse_loss(model.decode(h), xb)
+        return loss + cfg.sparsity_weight * sum(kl_sparsity(hk, cfg.sparsity_target) for hk in hs) / len(hs)
+    k = int(stage[len("layer"):]) - 1
+    with torch.no_grad():
+        target = model.encode(xb, depth=k)  # clean input of layer k (frozen layers below)
+    h = model.encode_layer(k, corrupt(target, cfg.noise, cfg.noise_level, gen))
+    return F.mse_loss(model.decode_layer(k, h), target) + cfg.sparsity_weight * kl_sparsity(h, cfg.sparsity_target)
+
+
+def _stage_parameters(model: SDAE, stage: str):
+    if stage == "finetune":
+        return list(model.parameters())
+    k = int(stage[len("layer"):]) - 1
+    return list(model.encoders[k].parameters()) + list(model.decoders[k].parameters())
+
+
+def _stage_depth(model: SDAE, stage: str) -> int:
+    return model.depth if stage == "finetune" else int(stage[len("layer"):])
+
+
+def _write_log(path: Path, rows) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=LOG_FIELDS)
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(path, buffer.getvalue())
+
+
+def read_loss_log(path) -> list[dict]:
+    """Rows of a ``sdae_loss.csv`` written by :func:`pretrain_sdae` (numbers as floats)."""
+    with open(path, newline="") as fh:
+        return [{k: (v if k == "stage" else float(v)) for k, v in row.items()} for row in csv.DictReader(fh)]
+
+
+def pretrain_sdae(config: SDAEPretrainConfig = SDAEPretrainConfig(), out_dir=".", *, device="auto",
+                  resume: bool = True, progress: bool = True, command: str | None = None,
+                  keep_checkpoint: bool = False, stop_after: int | None = None) -> PretrainResult:
+    """Pretrain an SDAE; writes ``sdae.pt``, ``sdae.json`` (provenance) and ``sdae_loss.csv`` to ``out_dir``.
+
+    ``sdae_checkpoint.pt`` is written after every epoch and removed at the end (unless ``keep_checkpoint``);
+    with ``resume`` a run with the same config continues from it. ``stop_after`` stops after that many
+    epochs in this call (the checkpoint stays): used by tests and to split long runs.
+    """
+    config.validate()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt_path = out / "sdae_checkpoint.pt"
+    dev = pick_device(device)
+    cfg_json = json.dumps(asdict(config), sort_keys=True)
+
+    torch.manual_seed(config.seed)  # the initial weights
+    model = SDAE(config.sizes).to(dev)
+    log: list[dict] = []
+    start_stage, start_epoch, elapsed = 0, 0, 0.0
+    opt_state = None
+    if resume and ckpt_path.is_file():
+        try:
+            ckpt = torch.load(ckpt_path, map_location=dev, weights_only=True)
+        except Exception as exc:  # a damaged checkpoint: say so instead of a pickle traceback
+            raise DataError(f"cannot read the checkpoint {ckpt_path} ({exc.__class__.__name__}); delete it or pass "
+                            "--no-resume") from None
+        if ckpt["config"] != cfg_json:
+            raise DataError(f"{ckpt_path} was written with other settings; give another output folder or "
+                            "--no-resume to start over")
+        model.load_state_dict(ckpt["model"])
+        start_stage, start_epoch, elapsed = int(ckpt["stage"]), int(ckpt["epoch"]), float(ckpt["elapsed"])
+        log = json.loads(ckpt["log"])
+        opt_state = ckpt["optimizer"]
+        if progress:
+            print(f"resuming from {ckpt_path}: stage {config.stages()[start_stage]}, epoch {start_epoch}")
+
+    x_train = standardize_patches(torch.from_numpy(natural_patches(config.n_patches, model.patch, seed=config.seed))).to(dev)
+    x_val = standardize_patches(torch.from_numpy(natural_patches(config.n_val, model.patch, seed=config.seed + 1))).to(dev)
+
+    if progress:
+        from tqdm.auto import tqdm
+
+    epochs_run = 0
+    stages = config.stages()
+    for s in range(start_stage, len(stages)):
+        stage = stages[s]
+        params = _stage_parameters(model, stage)
+        opt = torch.optim.Adam(params, lr=config.lr)
+        first_epoch = start_epoch if s == start_stage else 0
+        if s == start_stage and opt_state is not None and first_epoch > 0:
+            opt.load_state_dict(opt_state)
+        for epoch in range(first_epoch, config.epochs(stage)):
+            if stop_after is not None and epochs_run >= stop_after:
+                return PretrainResult(model.eval(), log, {})
+            t0 = time.perf_counter()
+            gen = torch.Generator(device=dev).manual_seed(config.seed * 1_000_003 + s * 1000 + epoch)
+            order = torch.randperm(len(x_train), generator=gen, device=dev)
+            batches = range(0, len(order), config.batch_size)
+            if progress:
+                batches = tqdm(batches, desc=f"{stage} epoch {epoch + 1}/{config.epochs(stage)}", unit="batch",
+                               leave=False)
+            model.train()
+            total, count = 0.0, 0
+            for i in batches:
+                xb = x_train[order[i:i + config.batch_size]]
+                loss = _stage_loss(model, stage, xb, config, gen)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                total, count = total + float(loss.detach()) * len(xb), count + len(xb)
+            model.eval()
+            seconds = time.perf_counter() - t0
+            elapsed += seconds
+            row = {"stage": stage, "epoch": epoch + 1, "train_loss": total / count,
+                   "val_mse": stack_reconstruction_mse(model, x_val, _stage_depth(model, stage)), "seconds": seconds}
+            log.append(row)
+            if progress:
+                print(f"{stage} epoch {epoch + 1}: train loss {row['train_loss']:.4f}, validation reconstruction "
+                      f"MSE {row['val_mse']:.4f} ({seconds:.1f} s)")
+            done_stage = epoch + 1 == config.epochs(stage)
+            buffer = io.BytesIO()
+            torch.save({"config": cfg_json, "stage": s + 1 if done_stage else s, "epoch": 0 if done_stage else epoch + 1,
+                        "elapsed": elapsed, "log": json.dumps(log), "model": model.state_dict(),
+                        "optimizer": opt.state_dict()}, buffer)
+            atomic_write_bytes(ckpt_path, buffer.getvalue())
+            _write_log(out / "sdae_loss.csv", log)
+            epochs_run += 1
+
+    final = log[-1] if log else {}
+    provenance = {
+        "command": command or "deeptrack_lite.training.pretrain_sdae(...)",
+        "config": asdict(config),
+        "seed": config.seed,
+        "data": describe_patches(config.n_patches, model.patch, config.seed),
+        "validation_data": describe_patches(config.n_val, model.patch, config.seed + 1),
+        "final_train_loss": final.get("train_loss"),
+        "final_val_reconstruction_mse": final.get("val_mse"),
+        "val_mse_after_each_stage": {r["stage"]: r["val_mse"] for r in log},
+        "training_seconds": round(elapsed, 1),
+        "device": device_name(dev),
+        "torch": torch.__version__,
+        "deeptrack_lite": __version__,
+        "loss_log": "sdae_loss.csv",
+    }
+    model = model.eval()
+    save_sdae(model, out / "sdae.pt", provenance)
+    _write_log(out / "sdae_loss.csv", log)
+    if not keep_checkpoint:
+        ckpt_path.unlink(missing_ok=True)
+    return PretrainResult(model, log, provenance)
