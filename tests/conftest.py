@@ -1,4 +1,7 @@
+import http.server
 import os
+import threading
+from functools import partial
 
 import numpy as np
 import pytest
@@ -36,3 +39,22 @@ def otb_folder(tmp_path):
     write_frames(seq / "img", 5)
     (seq / "groundtruth_rect.txt").write_text("\n".join(f"{10 + i},{12 + i},20,16" for i in range(5)) + "\n")
     return seq
+
+
+@pytest.fixture
+def server(tmp_path):
+    """Serve tmp_path/www on 127.0.0.1 (an OS-chosen port); yields (base_url, folder, request log)."""
+    www = tmp_path / "www"
+    www.mkdir()
+    log = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            log.append(self.path)
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(www)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/", www, log
+    httpd.shutdown()
+    httpd.server_close()

@@ -1,36 +1,14 @@
 """Downloads against a local HTTP server on loopback: checksums, resumption, safe extraction."""
 import hashlib
-import http.server
 import io
 import tarfile
-import threading
 import zipfile
-from functools import partial
 
 import pytest
 
 from deeptrack_lite.data import download, download_otb, extract_archive, load_dataset, sha256_of
 from deeptrack_lite.data.download import read_sha256sums
 from deeptrack_lite.errors import DownloadError
-
-
-@pytest.fixture
-def server(tmp_path):
-    """Serve tmp_path/www on 127.0.0.1 (an OS-chosen port); yields (base_url, folder, request log)."""
-    www = tmp_path / "www"
-    www.mkdir()
-    log = []
-
-    class Handler(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            log.append(self.path)
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(www)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/", www, log
-    httpd.shutdown()
-    httpd.server_close()
 
 
 def test_download_checks_sha256_and_skips_a_verified_file(server, tmp_path):

@@ -1,9 +1,10 @@
 """Features and samples: hand-crafted descriptors of the classic trackers, candidate samplers shared by every
-tracker that samples (and, in later chapters, the CNN backbones)."""
+tracker that samples, and the ImageNet CNN backbones with named feature taps (:func:`backbone`)."""
+from .backbones import Backbone, backbone, download_vgg16
 from .handcrafted import bhattacharyya, color_bins, color_histograms, epanechnikov_kernel, hog_features, kernel_histogram
 from .sampling import (gaussian_samples, positive_and_negative_samples, samples_in_iou_range, translation_grid,
                        uniform_samples, visible_training_samples, whole_image_samples)
 
-__all__ = ["bhattacharyya", "color_bins", "color_histograms", "epanechnikov_kernel", "gaussian_samples",
+__all__ = ["Backbone", "backbone", "download_vgg16", "bhattacharyya", "color_bins", "color_histograms", "epanechnikov_kernel", "gaussian_samples",
            "hog_features", "kernel_histogram", "positive_and_negative_samples", "samples_in_iou_range", "translation_grid",
            "uniform_samples", "visible_training_samples", "whole_image_samples"]
