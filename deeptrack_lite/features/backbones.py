@@ -28,6 +28,19 @@ from ..errors import DataError, DownloadError
 from ..runtime import device as pick_device
 
 
+def run_to_taps(layers, x: torch.Tensor, wanted: dict) -> dict:
+    """Run ``layers`` in order on ``x`` and keep the outputs of the layer indices in ``wanted``
+    ({index: tap name}); stops after the last tap, so a low tap never pays for the layers above it."""
+    out = {}
+    for i, layer in enumerate(layers):
+        x = layer(x)
+        if i in wanted:
+            out[wanted[i]] = x
+            if len(out) == len(wanted):
+                break
+    return out
+
+
 # ---------------------------------------------------------------------------------------------- EfficientNet-Lite0
 class Conv2dSame(nn.Conv2d):
     """Conv2d with TensorFlow's "same" padding: output size ceil(input / stride), the extra pixel of an odd
@@ -103,16 +116,7 @@ class EfficientNetLite0(nn.Module):
 
     def forward_taps(self, x: torch.Tensor, taps) -> dict:
         """Normalised input -> {tap: feature map} for the named taps (stops after the last one needed)."""
-        wanted = {self.TAPS[t][0]: t for t in taps}
-        out = {}
-        h = F.relu6(self._bn0(self._conv_stem(x)))
-        for i, block in enumerate(self._blocks):
-            h = block(h)
-            if i in wanted:
-                out[wanted[i]] = h
-                if len(out) == len(wanted):
-                    break
-        return out
+        return run_to_taps(self._blocks, F.relu6(self._bn0(self._conv_stem(x))), {self.TAPS[t][0]: t for t in taps})
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.forward_taps(x, ["stride32"])["stride32"]
@@ -167,15 +171,7 @@ class VGG16(nn.Module):
         return (x01 - mean) / std
 
     def forward_taps(self, x: torch.Tensor, taps) -> dict:
-        wanted = {self.TAPS[t][0]: t for t in taps}
-        out = {}
-        for i, layer in enumerate(self.features):
-            x = layer(x)
-            if i in wanted:
-                out[wanted[i]] = x
-                if len(out) == len(wanted):
-                    break
-        return out
+        return run_to_taps(self.features, x, {self.TAPS[t][0]: t for t in taps})
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.features(x)
