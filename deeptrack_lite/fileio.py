@@ -33,3 +33,14 @@ def atomic_write_bytes(path, data: bytes) -> None:
 def atomic_write_text(path, text: str) -> None:
     """Like :func:`atomic_write_bytes`, for text (UTF-8)."""
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_torch_save(obj, path) -> None:
+    """``torch.save`` through :func:`atomic_write_bytes`: an interrupted save leaves the previous file intact."""
+    import io
+
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    atomic_write_bytes(path, buffer.getvalue())

@@ -15,7 +15,6 @@ Training lives in :mod:`deeptrack_lite.training.sdae`; the shipped default weigh
 """
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
@@ -24,7 +23,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..errors import DataError
-from ..fileio import atomic_write_bytes, atomic_write_text
+from ..fileio import atomic_torch_save, atomic_write_text
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 DEFAULT_SDAE = WEIGHTS_DIR / "sdae.pt"
@@ -138,9 +137,7 @@ def save_sdae(model: SDAE, path, provenance: dict | None = None) -> Path:
     the provenance as JSON beside them (same name, ``.json``)."""
     path = Path(path)
     state = {"config": json.dumps(model.config()), "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()}}
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    atomic_write_bytes(path, buffer.getvalue())
+    atomic_torch_save(state, path)
     if provenance is not None:
         atomic_write_text(path.with_suffix(".json"), json.dumps(provenance, indent=2) + "\n")
     return path

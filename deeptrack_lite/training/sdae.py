@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 from ..data.patches import describe_patches, natural_patches
 from ..errors import DataError
-from ..fileio import atomic_write_bytes, atomic_write_text
+from ..fileio import atomic_torch_save, atomic_write_text
 from ..models.sdae import SDAE, corrupt, kl_sparsity, save_sdae, standardize_patches
 from .. import __version__
 from ..runtime import device as pick_device, device_name
@@ -87,12 +87,17 @@ def stack_reconstruction_mse(model: SDAE, x: torch.Tensor, depth: int | None = N
     return total / x.numel()
 
 
+def _layer_index(stage: str) -> int:
+    """"layer3" -> 2: the index of the layer a greedy stage trains."""
+    return int(stage[len("layer"):]) - 1
+
+
 def _stage_loss(model: SDAE, stage: str, xb: torch.Tensor, cfg: SDAEPretrainConfig, gen: torch.Generator):
     if stage == "finetune":
         h, hs = model.encode(corrupt(xb, cfg.noise, cfg.noise_level, gen), return_all=True)
         loss = F.mse_loss(model.decode(h), xb)
         return loss + cfg.sparsity_weight * sum(kl_sparsity(hk, cfg.sparsity_target) for hk in hs) / len(hs)
-    k = int(stage[len("layer"):]) - 1
+    k = _layer_index(stage)
     with torch.no_grad():
         target = model.encode(xb, depth=k)  # clean input of layer k (frozen layers below)
     h = model.encode_layer(k, corrupt(target, cfg.noise, cfg.noise_level, gen))
@@ -102,12 +107,12 @@ def _stage_loss(model: SDAE, stage: str, xb: torch.Tensor, cfg: SDAEPretrainConf
 def _stage_parameters(model: SDAE, stage: str):
     if stage == "finetune":
         return list(model.parameters())
-    k = int(stage[len("layer"):]) - 1
+    k = _layer_index(stage)
     return list(model.encoders[k].parameters()) + list(model.decoders[k].parameters())
 
 
 def _stage_depth(model: SDAE, stage: str) -> int:
-    return model.depth if stage == "finetune" else int(stage[len("layer"):])
+    return model.depth if stage == "finetune" else _layer_index(stage) + 1
 
 
 def _write_log(path: Path, rows) -> None:
@@ -205,11 +210,9 @@ def pretrain_sdae(config: SDAEPretrainConfig = SDAEPretrainConfig(), out_dir="."
                 print(f"{stage} epoch {epoch + 1}: train loss {row['train_loss']:.4f}, validation reconstruction "
                       f"MSE {row['val_mse']:.4f} ({seconds:.1f} s)")
             done_stage = epoch + 1 == config.epochs(stage)
-            buffer = io.BytesIO()
-            torch.save({"config": cfg_json, "stage": s + 1 if done_stage else s, "epoch": 0 if done_stage else epoch + 1,
-                        "elapsed": elapsed, "log": json.dumps(log), "model": model.state_dict(),
-                        "optimizer": opt.state_dict()}, buffer)
-            atomic_write_bytes(ckpt_path, buffer.getvalue())
+            atomic_torch_save({"config": cfg_json, "stage": s + 1 if done_stage else s,
+                               "epoch": 0 if done_stage else epoch + 1, "elapsed": elapsed, "log": json.dumps(log),
+                               "model": model.state_dict(), "optimizer": opt.state_dict()}, ckpt_path)
             _write_log(out / "sdae_loss.csv", log)
             epochs_run += 1
 
