@@ -304,3 +304,57 @@ def check_update_decision(fn) -> CheckResult:
                                              "their mean: one good candidate is enough to trust the model"])
         return CheckResult(name, False, [f"confidences {conf.tolist()}, threshold {tau}: expected {want}, got {bool(got)}"])
     return CheckResult(name, True, ["update only when even the best particle is unsure"])
+
+
+def check_taylor_significance(fn) -> CheckResult:
+    """Exercise: ``fn(f, g, h) -> C significances``: FCNT's ``sum_{x,y} (-g f + 1/2 h f^2)`` per map, for
+    arrays ``f`` (maps), ``g`` (gradient) and ``h`` (Hessian diagonal) of shape C x H x W."""
+    name = "FCNT's significance of a feature map"
+    rng = np.random.default_rng(0)
+    f, g, h = rng.normal(size=(3, 3, 5, 6))  # three maps each
+    h = np.abs(h)
+    want = (-g * f + 0.5 * h * f ** 2).sum(axis=(1, 2))
+    got, failed = _attempt(name, fn, (f.copy(), g.copy(), h.copy()), "return one value per map")
+    if failed is not None:
+        return failed
+    got = np.asarray(got, dtype=float).reshape(-1)
+    if got.shape != (3,):
+        return CheckResult(name, False, [f"expected one value per map (3 maps), got shape {got.shape}: sum over the "
+                                         "positions x, y only"])
+    if np.allclose(got, want):
+        return CheckResult(name, True, ["the second-order change of the loss when each map is switched off (f -> 0)"])
+    if np.allclose(got, (-g * f).sum(axis=(1, 2))):
+        return CheckResult(name, False, ["you have the first-order term only; add 1/2 h f^2 (FCNT keeps the second order)"])
+    if np.allclose(got, (g * f + 0.5 * h * f ** 2).sum(axis=(1, 2))):
+        return CheckResult(name, False, ["sign of the first-order term: switching a map off moves it by -f, so the change "
+                                         "is g * (-f)"])
+    if np.allclose(got, (-g * f + h * f ** 2).sum(axis=(1, 2))):
+        return CheckResult(name, False, ["the second-order Taylor term carries a factor 1/2"])
+    return CheckResult(name, False, [f"expected {np.round(want, 3).tolist()}, got {np.round(got, 3).tolist()}"])
+
+
+def check_distractor_share(fn) -> CheckResult:
+    """Exercise: ``fn(heatmap, peak_xy, target_wh) -> share`` of the positive heat-map energy outside the
+    target-sized region centred on the peak (FCNT's distractor test reads it from GNet's map)."""
+    name = "distractor test: heat outside the target region"
+    yy, xx = np.mgrid[0:20, 0:30]
+    blob = lambda cx, cy: np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * 1.5 ** 2))
+    two = blob(8, 10) + 0.6 * blob(22, 10) - 0.2  # the target, a weaker second peak, and a negative floor
+    got, failed = _attempt(name, fn, (two.copy(), (8, 10), (7, 7)), "return one number between 0 and 1")
+    if failed is not None:
+        return failed
+    got = float(np.asarray(got))
+    pos = np.clip(two, 0, None)
+    inside = (np.abs(xx - 8) <= 3.5) & (np.abs(yy - 10) <= 3.5)
+    want = pos[~inside].sum() / pos.sum()
+    if np.isclose(got, want, atol=0.02):
+        one, _ = _call(fn, np.clip(blob(8, 10) - 0.2, -1, None), (8, 10), (7, 7))
+        if one is not None and float(one) > 0.1:
+            return CheckResult(name, False, ["with a single peak the share outside should be near 0; check the region"])
+        return CheckResult(name, True, [f"{want:.0%} of the heat lies outside the target: a second object lights up"])
+    if np.isclose(got, 1 - want, atol=0.02):
+        return CheckResult(name, False, ["that is the share *inside* the target region; the test needs the share outside"])
+    if np.isclose(got, two[~inside].sum() / two.sum(), atol=0.02):
+        return CheckResult(name, False, ["count only the positive part of the heat map (negative values are 'not the "
+                                         "target', not negative energy)"])
+    return CheckResult(name, False, [f"expected about {want:.2f}, got {got:.2f}"])

@@ -109,3 +109,30 @@ def test_update_decision_check():
     assert check_update_decision(lambda c, tau: c.max() < tau)
     assert "highest" in str(check_update_decision(lambda c, tau: c.mean() < tau))
     assert "use <" in str(check_update_decision(lambda c, tau: c.max() <= tau))
+
+
+def test_taylor_significance_check():
+    assert ex.check_taylor_significance(lambda f, g, h: (-g * f + 0.5 * h * f ** 2).sum(axis=(1, 2)))
+    assert "first-order term only" in str(ex.check_taylor_significance(lambda f, g, h: (-g * f).sum(axis=(1, 2))))
+    assert "sign" in str(ex.check_taylor_significance(lambda f, g, h: (g * f + 0.5 * h * f ** 2).sum(axis=(1, 2))))
+    assert "1/2" in str(ex.check_taylor_significance(lambda f, g, h: (-g * f + h * f ** 2).sum(axis=(1, 2))))
+    assert "one value per map" in str(ex.check_taylor_significance(lambda f, g, h: (-g * f + 0.5 * h * f ** 2).sum()))
+
+
+def test_distractor_share_check():
+    import torch
+
+    from deeptrack_lite.trackers.fcnt import distractor_score
+
+    assert ex.check_distractor_share(lambda m, p, wh: distractor_score(torch.as_tensor(m), p, wh))
+
+    def inside_share(m, p, wh):
+        return 1 - distractor_score(torch.as_tensor(m), p, wh)
+
+    def with_negatives(m, p, wh):
+        yy, xx = np.mgrid[0:m.shape[0], 0:m.shape[1]]
+        inside = (np.abs(xx - p[0]) <= wh[0] / 2) & (np.abs(yy - p[1]) <= wh[1] / 2)
+        return m[~inside].sum() / m.sum()
+
+    assert "*inside*" in str(ex.check_distractor_share(inside_share))
+    assert "positive part" in str(ex.check_distractor_share(with_negatives))

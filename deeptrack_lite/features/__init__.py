@@ -1,5 +1,6 @@
 """Features and samples: hand-crafted descriptors of the classic trackers, candidate samplers shared by every
 tracker that samples, and the ImageNet CNN backbones with named feature taps (:func:`backbone`)."""
+from . import analysis  # noqa: F401  (notebook 04's feature-map measurements)
 from .backbones import Backbone, backbone, download_vgg16
 from .handcrafted import bhattacharyya, color_bins, color_histograms, epanechnikov_kernel, hog_features, kernel_histogram
 from .sampling import (gaussian_samples, positive_and_negative_samples, samples_in_iou_range, translation_grid,

@@ -1,0 +1,257 @@
+"""FCNT (Wang, Ouyang, Wang and Lu, ICCV 2015): fully convolutional network tracking on ImageNet features.
+
+1. First frame: a region of interest (ROI) around the target goes through the frozen backbone; both taps
+   (``low`` and ``high``, conv4_3 and conv5_3 on VGG16) are brought to one grid. Per layer, a selection
+   network regresses a Gaussian heat map at the target; the Taylor-expansion significance of every map
+   (:func:`~deeptrack_lite.models.fcnt.map_significance`) keeps the top ``select_low`` / ``select_high``.
+2. GNet (on the selected high maps) and SNet (on the selected low maps) learn the same heat map.
+3. Every frame: ROIs at a few scales around the last position, GNet's and SNet's heat maps. GNet locates
+   the target unless a *distractor* shows: when the share of GNet's heat-map energy outside the target
+   region exceeds ``distractor_threshold``, SNet's heat map decides. The best scale is the one whose heat
+   map peaks highest.
+4. SNet is fine-tuned online (every ``update_interval`` frames and when a distractor is detected) on the
+   first frame and recent confident frames; GNet is never updated, so it cannot drift.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..crops import crop_and_resize, image_to_tensor
+from ..errors import TrackerError
+from ..features.backbones import backbone as load_backbone
+from ..models.fcnt import HeatmapNet, SelectionNet, fit_heatmap, gaussian_heatmap, map_significance, select_maps
+from .base import Tracker, register_tracker
+
+
+def distractor_score(heatmap: torch.Tensor, peak_xy, target_wh) -> float:
+    """Share of a heat map's positive energy that lies outside the target-sized region around its peak
+    (0: all of it on the target; near 1: the map fires mostly elsewhere, on a distractor or the background).
+    ``heatmap`` is H x W; ``peak_xy`` and ``target_wh`` are in its cells."""
+    H, W = heatmap.shape[-2:]
+    pos = heatmap.clamp_min(0)
+    total = float(pos.sum())
+    if total <= 0:
+        return 1.0
+    ys = torch.arange(H, device=heatmap.device).view(H, 1).float()
+    xs = torch.arange(W, device=heatmap.device).view(1, W).float()
+    inside = ((xs - peak_xy[0]).abs() <= target_wh[0] / 2) & ((ys - peak_xy[1]).abs() <= target_wh[1] / 2)
+    return float(pos[~inside].sum()) / total
+
+
+@register_tracker("fcnt", "FCNT: selected ImageNet feature maps, GNet (high layer) + SNet (low layer) heat maps, "
+                  "SNet decides when a distractor shows")
+class FCNTTracker(Tracker):
+    """FCNT on a frozen ImageNet backbone: feature-map selection by Taylor significance, a category-level
+    GNet and an instance-level SNet predicting heat maps over a region around the last position, the switch
+    to SNet when GNet's map shows a distractor, SNet updated online and GNet kept fixed."""
+
+    PARAMS = {
+        "backbone": ("efficientnet_lite0", "feature extractor: efficientnet_lite0 (bundled) or vgg16 (download)"),
+        "backbone_weights": (None, "state-dict file for the backbone (None: its default)"),
+        "roi_scale": (3.0, "side of the square region of interest, in target sizes (sqrt(w * h))"),
+        "roi_size": (224, "the region is resized to roi_size x roi_size pixels for the backbone"),
+        "sigma": (0.2, "std of the target's Gaussian heat map, as a fraction of its width and height"),
+        "select_low": (48, "maps kept from the low layer for SNet (None: all)"),
+        "select_high": (96, "maps kept from the high layer for GNet (None: all)"),
+        "init_regions": (8, "training regions on the first frame: the centred one plus shifted ones"),
+        "select_steps": (100, "training steps of each selection network"),
+        "select_lr": (1e-4, "Adam learning rate of the selection networks"),
+        "init_steps": (120, "training steps of GNet and SNet on the first frame"),
+        "lr": (3e-4, "Adam learning rate of GNet and SNet (a few times larger diverges on the 320 high maps)"),
+        "scale_step": (1.05, "relative size of neighbouring ROIs in the scale search (1 disables the search)"),
+        "scale_sigma": (0.05, "the first frame's Gaussians are lowered by exp(-log(scale error)^2 / 2 sigma^2)"),
+        "scale_penalty": (0.97, "factor on the peak of a rescaled ROI: prefer keeping the size"),
+        "scale_lr": (0.6, "how far the size moves towards the best scale each frame"),
+        "distractor_threshold": (0.35, "GNet's energy share outside the target region above which SNet decides"),
+        "collect_above": (0.35, "keep a frame's SNet training sample only when the heat map's peak exceeds this"),
+        "memory": (6, "recent frames whose samples SNet's update uses (the first frame's are always kept)"),
+        "update_interval": (10, "fine-tune SNet every this many frames (0: only when a distractor shows)"),
+        "update_steps": (8, "SNet fine-tuning steps per update"),
+        "seed": (0, "seed of the first frame's random regions and the networks' initial weights"),
+    }
+
+    # ------------------------------------------------------------------ geometry and features
+    def roi_side(self, size) -> float:
+        """Side (pixels) of the square ROI for a target of ``size`` (w, h), before the scale search."""
+        w, h = size
+        return max(self.params["roi_scale"] * float(np.sqrt(w * h)), 1.2 * max(w, h))
+
+    def grid(self) -> int:
+        """Cells per side of the heat maps (the low tap's resolution on the ROI)."""
+        return self.params["roi_size"] // self.backbone.stride("low")
+
+    def roi_features(self, image, centers, sides) -> dict:
+        """{"low", "high"}: N x C x G x G feature maps of the square ROIs (``centers`` N x 2, ``sides`` N);
+        the high tap is resized to the low tap's grid, as FCNT resizes conv5_3 to conv4_3; both are
+        divided by their first-frame RMS so that one learning rate suits every backbone."""
+        centers = np.asarray(centers, dtype=np.float64).reshape(-1, 2)
+        sides = np.asarray(sides, dtype=np.float64).reshape(-1)
+        boxes = np.column_stack([centers - sides[:, None] / 2, sides, sides])
+        crops = crop_and_resize(image, boxes, self.params["roi_size"], device=self.device)
+        maps = self.backbone.features(crops)
+        g = self.grid()
+        maps["high"] = F.interpolate(maps["high"], size=(g, g), mode="bilinear", align_corners=False)
+        if self.scale_of is None:  # the first call, on the first frame: calibrate
+            self.scale_of = {k: float(v.pow(2).mean().sqrt().clamp_min(1e-6)) for k, v in maps.items()}
+        return {k: v / self.scale_of[k] for k, v in maps.items()}
+
+    def to_cells(self, xy, center, side) -> np.ndarray:
+        """Image coordinates -> heat-map cell coordinates of the ROI (``center``, ``side``)."""
+        cell = side / self.grid()
+        return (np.asarray(xy, dtype=np.float64) - (np.asarray(center) - side / 2)) / cell - 0.5
+
+    def to_image(self, cells, center, side) -> np.ndarray:
+        """Heat-map cell coordinates of the ROI (``center``, ``side``) -> image coordinates."""
+        cell = side / self.grid()
+        return (np.asarray(cells, dtype=np.float64) + 0.5) * cell + (np.asarray(center) - side / 2)
+
+    def target_maps(self, target_centers, target_size, roi_centers, sides) -> torch.Tensor:
+        """The Gaussian heat maps FCNT regresses: one per ROI, at the target's position in it."""
+        cells = np.stack([self.to_cells(t, c, s) for t, c, s in zip(target_centers, roi_centers, sides)])
+        sig = np.stack([self.params["sigma"] * np.asarray(target_size) / (s / self.grid()) for s in sides])
+        return gaussian_heatmap((self.grid(), self.grid()), cells, sig, device=self.device)
+
+    # ------------------------------------------------------------------ the heat maps
+    @torch.no_grad()
+    def heatmaps(self, image, center, size, scales=(1.0,)) -> dict:
+        """GNet's and SNet's heat maps (S x G x G each) over ROIs around ``center`` for a target of ``size``,
+        one per relative scale, with the ROIs' sides."""
+        side = self.roi_side(size)
+        sides = np.array([side * s for s in scales])
+        feats = self.roi_features(image, np.repeat(np.asarray(center, float)[None], len(scales), 0), sides)
+        return {"gnet": self.gnet(feats["high"][:, self.sel_high])[:, 0],
+                "snet": self.snet(feats["low"][:, self.sel_low])[:, 0],
+                "low": feats["low"][:, self.sel_low], "sides": sides}
+
+    @staticmethod
+    def peak(heatmap: torch.Tensor, upsample: int = 4) -> tuple[np.ndarray, float]:
+        """Sub-cell peak of a G x G heat map (bilinear upsampling by ``upsample``): (x, y) in cells, value."""
+        G = heatmap.shape[-1]
+        fine = F.interpolate(heatmap.reshape(1, 1, G, G), scale_factor=upsample, mode="bilinear", align_corners=False)[0, 0]
+        i = int(torch.argmax(fine))
+        fy, fx = divmod(i, fine.shape[-1])
+        return np.array([(fx + 0.5) / upsample - 0.5, (fy + 0.5) / upsample - 0.5]), float(fine.view(-1)[i])
+
+    # ------------------------------------------------------------------ first frame
+    def _init(self, image, box):
+        p = self.params
+        self.backbone = load_backbone(p["backbone"], self.device, p["backbone_weights"])
+        torch.manual_seed(p["seed"])  # after the backbone: building it the first time draws random numbers
+        rng = np.random.default_rng(p["seed"])
+        if self.grid() < 4:
+            raise TrackerError(f"fcnt: roi_size {p['roi_size']} gives a heat map under 4 x 4 cells")
+        self.scale_of = None  # a new target: new first-frame feature scales
+        image = image_to_tensor(image, self.device)
+        self.center = box[:2] + box[2:] / 2
+        self.size = box[2:].astype(np.float64)
+        self.init_size = self.size.copy()
+        side = self.roi_side(self.size)
+        # The centred ROI plus shifted ones, so that one frame teaches more than one position.
+        n = max(int(p["init_regions"]), 1)
+        shifts = np.vstack([[0.0, 0.0], rng.uniform(-0.25, 0.25, (n - 1, 2)) * side])
+        # Shifted and rescaled regions. A rescaled region's Gaussian is lower, by how far its scale is off, so
+        # that the networks learn to peak highest at the right size: the cue the scale search reads (a network
+        # taught a full peak at every size prefers the smaller region, where the target fills more cells).
+        log_s = np.concatenate([[0.0], rng.uniform(-1, 1, n - 1) * np.log(1.12)])
+        sides = side * np.exp(log_s)
+        amplitude = np.exp(-0.5 * (log_s / p["scale_sigma"]) ** 2)
+        roi_centers = self.center + shifts
+        feats = self.roi_features(image, roi_centers, sides)
+        targets = self.target_maps([self.center] * n, self.size, roi_centers, sides)
+        targets = targets * torch.as_tensor(amplitude, dtype=torch.float32, device=self.device).view(-1, 1, 1, 1)
+
+        # Feature-map selection, one selection network per layer
+        self.significance, selected = {}, {}
+        for layer, k in (("low", p["select_low"]), ("high", p["select_high"])):
+            sel_net = SelectionNet(feats[layer].shape[1]).to(self.device)
+            fit_heatmap(sel_net, feats[layer], targets, p["select_steps"], lr=p["select_lr"])
+            self.significance[layer] = map_significance(sel_net, feats[layer], targets)
+            selected[layer] = select_maps(self.significance[layer], k)
+        self.sel_low, self.sel_high = selected["low"], selected["high"]
+
+        self.gnet = HeatmapNet(len(self.sel_high)).to(self.device)
+        self.snet = HeatmapNet(len(self.sel_low)).to(self.device)
+        self.init_loss = {
+            "gnet": fit_heatmap(self.gnet, feats["high"][:, self.sel_high], targets, p["init_steps"], lr=p["lr"])[-1],
+            "snet": fit_heatmap(self.snet, feats["low"][:, self.sel_low], targets, p["init_steps"], lr=p["lr"])[-1]}
+        self.scale_bias = self._scale_bias(image, roi_centers, sides)
+        self.snet_opt = torch.optim.Adam(self.snet.parameters(), lr=p["lr"], weight_decay=5e-4)
+        self.first_sample = (feats["low"][:, self.sel_low], targets)
+        self.recent: list = []
+        self.updates: list[int] = []     # frames (1 = the first update() call) where SNet was fine-tuned
+        self.distractors: list[int] = []  # frames where SNet decided
+        self._frame = 0
+
+    def scales(self) -> tuple:
+        step = float(self.params["scale_step"])
+        return (1.0 / step, 1.0, step) if step > 1 else (1.0,)
+
+    @torch.no_grad()
+    def _scale_bias(self, image, roi_centers, sides) -> dict:
+        """How much higher each network peaks on a rescaled ROI than on the right one, on the first frame's
+        regions (where the size is known): {"gnet": [...], "snet": [...]} per scale of :meth:`scales`.
+
+        A heat-map network tends to peak higher on the smaller ROI, where the target fills more cells; the
+        scale search divides by this bias so that it compares sizes, not cell counts."""
+        scales = self.scales()
+        n = len(roi_centers)
+        feats = self.roi_features(image, np.tile(roi_centers, (len(scales), 1)), np.concatenate([sides * s for s in scales]))
+        out = {}
+        for net, layer, sel in (("gnet", "high", self.sel_high), ("snet", "low", self.sel_low)):
+            maps = getattr(self, net)(feats[layer][:, sel])[:, 0]
+            peaks = np.array([self.peak(m)[1] for m in maps]).reshape(len(scales), n).clip(1e-3).mean(axis=1)
+            out[net] = peaks / peaks[len(scales) // 2]
+        return out
+
+    # ------------------------------------------------------------------ every frame
+    def _update(self, image):
+        p = self.params
+        self._frame += 1
+        image = image_to_tensor(image, self.device)
+        scales = self.scales()
+        mid = len(scales) // 2
+        maps = self.heatmaps(image, self.center, self.size, scales)
+        g = self.grid()
+        cell_size = lambda side: self.size / (side / g)  # the target's size in cells of a ROI
+
+        # Distractor detection on GNet's map at the current scale
+        g_peak, _ = self.peak(maps["gnet"][mid])
+        score = distractor_score(maps["gnet"][mid], g_peak, cell_size(maps["sides"][mid]))
+        use = "snet" if score > p["distractor_threshold"] else "gnet"
+        # Scale: the deciding map's peak per crop size, divided by its first-frame bias, damped by the penalty
+        peaks = [self.peak(maps[use][i]) for i in range(len(scales))]
+        best = int(np.argmax([v / self.scale_bias[use][i] * (1.0 if i == mid else p["scale_penalty"])
+                              for i, (_, v) in enumerate(peaks)]))
+        cells, confidence = peaks[best]
+        side = maps["sides"][best]
+        roi_center = self.center.copy()
+        W, H = image.shape[-1], image.shape[-2]
+        self.center = np.clip(self.to_image(cells, roi_center, side), 0, [W, H])
+        size = self.size * ((1 - p["scale_lr"]) + p["scale_lr"] * scales[best])
+        self.size = np.clip(size, np.maximum(self.init_size / 5, 4.0), self.init_size * 5)
+
+        # SNet's online update: samples from confident frames, fine-tuned at intervals and on distractors
+        collected = confidence > p["collect_above"]
+        if collected:
+            target = self.target_maps([self.center], self.size, [roi_center], [side])
+            self.recent = (self.recent + [(maps["low"][best:best + 1], target)])[-int(p["memory"]):]
+        due = p["update_interval"] and self._frame % int(p["update_interval"]) == 0
+        updated = bool(self.recent) and (due or (use == "snet" and collected))
+        if updated:
+            x = torch.cat([self.first_sample[0]] + [f for f, _ in self.recent])
+            y = torch.cat([self.first_sample[1]] + [t for _, t in self.recent])
+            fit_heatmap(self.snet, x, y, p["update_steps"], optimizer=self.snet_opt)
+            self.updates.append(self._frame)
+        if use == "snet":
+            self.distractors.append(self._frame)
+
+        roi = np.array([roi_center[0] - side / 2, roi_center[1] - side / 2, side, side])
+        self.last_info.update(gnet_map=maps["gnet"][best].cpu().numpy(), snet_map=maps["snet"][best].cpu().numpy(),
+                              roi=roi, used=use, distractor_score=score, confidence=confidence,
+                              scale=scales[best], updated=updated, collected=bool(collected))
+        return np.concatenate([self.center - self.size / 2, self.size])
+
+
+__all__ = ["FCNTTracker", "distractor_score"]
