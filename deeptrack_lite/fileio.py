@@ -44,3 +44,29 @@ def atomic_torch_save(obj, path) -> None:
     buffer = io.BytesIO()
     torch.save(obj, buffer)
     atomic_write_bytes(path, buffer.getvalue())
+
+
+def atomic_write_csv(path, rows, fields) -> None:
+    """Write dict ``rows`` as CSV with the header ``fields``, atomically (training logs rewritten every epoch)."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=fields)
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(path, buffer.getvalue())
+
+
+def load_checkpoint(path, device):
+    """``torch.load`` of a training checkpoint (``weights_only``, onto ``device``); a damaged file becomes one
+    :class:`DataError` that says what to do, not a pickle traceback."""
+    import torch
+
+    from .errors import DataError
+
+    try:
+        return torch.load(path, map_location=device, weights_only=True)
+    except Exception as exc:
+        raise DataError(f"cannot read the checkpoint {path} ({exc.__class__.__name__}); delete it or pass "
+                        "--no-resume") from None

@@ -5,7 +5,9 @@ object-vs-background training loop.
   memory), the first frame's optionally pinned so that updates cannot forget the one frame whose
   label is certain.
 - :func:`train_binary_classifier`: class-balanced logistic loss on positives and negatives, full-batch or
-  on minibatches drawn from them, for any ``forward(x) -> logits`` and optimizer.
+  on minibatches drawn from them, for any ``forward(x) -> logits`` and optimizer; optionally with
+  :func:`hard_negative_mining` (MDNet): each step scores a large pool of negatives and trains on the
+  ones the classifier finds most object-like.
 """
 from __future__ import annotations
 
@@ -35,11 +37,14 @@ class SampleMemory:
         self.pos.append(pos)
         self.neg.append(neg)
 
-    def positives(self) -> torch.Tensor:
-        return torch.cat(([self.first[0]] if self.first else []) + list(self.pos))
+    def positives(self, last: int | None = None) -> torch.Tensor:
+        """All positives held, or those of the ``last`` frames only (the pinned first frame included)."""
+        recent = list(self.pos)[-last:] if last else list(self.pos)
+        return torch.cat(([self.first[0]] if self.first else []) + recent)
 
-    def negatives(self) -> torch.Tensor:
-        return torch.cat(([self.first[1]] if self.first else []) + list(self.neg))
+    def negatives(self, last: int | None = None) -> torch.Tensor:
+        recent = list(self.neg)[-last:] if last else list(self.neg)
+        return torch.cat(([self.first[1]] if self.first else []) + recent)
 
     def __len__(self) -> int:
         """Number of frames whose samples are held."""
@@ -54,20 +59,35 @@ def balanced_logistic_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.
     return F.binary_cross_entropy_with_logits(logits, labels, weight=weight)
 
 
+def hard_negative_mining(score, negatives: torch.Tensor, n_hard: int) -> torch.Tensor:
+    """Indices of the ``n_hard`` rows of ``negatives`` that ``score(x) -> logits`` rates most object-like:
+    the background the classifier currently confuses with the target (Sung and Poggio's bootstrapping, as
+    MDNet uses it). Scored without gradients."""
+    with torch.no_grad():
+        s = score(negatives).reshape(-1)
+    return torch.topk(s, min(int(n_hard), len(s))).indices
+
+
 def train_binary_classifier(forward, optimizer: torch.optim.Optimizer, pos: torch.Tensor, neg: torch.Tensor,
                             steps: int, *, batch_pos: int | None = None, batch_neg: int | None = None,
-                            generator: torch.Generator | None = None) -> list[float]:
+                            generator: torch.Generator | None = None, hard_negative_pool: int | None = None,
+                            score=None) -> list[float]:
     """``steps`` optimizer steps of :func:`balanced_logistic_loss` on ``forward(x) -> logits`` (N or N x 1).
 
     Full batch when ``batch_pos``/``batch_neg`` are None; otherwise each step draws that many positives
-    and negatives (with replacement when there are fewer). Returns the loss of every step."""
+    and negatives (with replacement when there are fewer). With ``hard_negative_pool``, each step draws
+    that many negatives instead and keeps the ``batch_neg`` hardest by ``score`` (default ``forward``;
+    pass one that switches dropout off). Returns the loss of every step."""
     losses = []
     for _ in range(int(steps)):
         if batch_pos is None:
             xp, xn = pos, neg
         else:
+            n_neg = batch_neg or 3 * batch_pos
             xp = pos[torch.randint(len(pos), (batch_pos,), generator=generator, device=pos.device)]
-            xn = neg[torch.randint(len(neg), (batch_neg or 3 * batch_pos,), generator=generator, device=neg.device)]
+            xn = neg[torch.randint(len(neg), (hard_negative_pool or n_neg,), generator=generator, device=neg.device)]
+            if hard_negative_pool:
+                xn = xn[hard_negative_mining(score or forward, xn, n_neg)]
         x = torch.cat([xp, xn])
         y = torch.cat([torch.ones(len(xp), device=x.device), torch.zeros(len(xn), device=x.device)])
         loss = balanced_logistic_loss(forward(x).reshape(-1), y)

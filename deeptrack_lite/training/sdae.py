@@ -14,7 +14,6 @@ settings resumes from the last checkpoint. The data and every random draw derive
 from __future__ import annotations
 
 import csv
-import io
 import json
 import time
 from dataclasses import asdict, dataclass, field
@@ -25,7 +24,7 @@ import torch.nn.functional as F
 
 from ..data.patches import describe_patches, natural_patches
 from ..errors import DataError
-from ..fileio import atomic_torch_save, atomic_write_text
+from ..fileio import atomic_torch_save, atomic_write_csv, load_checkpoint
 from ..models.sdae import SDAE, corrupt, kl_sparsity, save_sdae, standardize_patches
 from .. import __version__
 from ..runtime import device as pick_device, device_name
@@ -115,14 +114,6 @@ def _stage_depth(model: SDAE, stage: str) -> int:
     return model.depth if stage == "finetune" else _layer_index(stage) + 1
 
 
-def _write_log(path: Path, rows) -> None:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=LOG_FIELDS)
-    writer.writeheader()
-    writer.writerows(rows)
-    atomic_write_text(path, buffer.getvalue())
-
-
 def read_loss_log(path) -> list[dict]:
     """Rows of a ``sdae_loss.csv`` written by :func:`pretrain_sdae` (numbers as floats)."""
     with open(path, newline="") as fh:
@@ -151,11 +142,7 @@ def pretrain_sdae(config: SDAEPretrainConfig = SDAEPretrainConfig(), out_dir="."
     start_stage, start_epoch, elapsed = 0, 0, 0.0
     opt_state = None
     if resume and ckpt_path.is_file():
-        try:
-            ckpt = torch.load(ckpt_path, map_location=dev, weights_only=True)
-        except Exception as exc:  # a damaged checkpoint: say so instead of a pickle traceback
-            raise DataError(f"cannot read the checkpoint {ckpt_path} ({exc.__class__.__name__}); delete it or pass "
-                            "--no-resume") from None
+        ckpt = load_checkpoint(ckpt_path, dev)
         if ckpt["config"] != cfg_json:
             raise DataError(f"{ckpt_path} was written with other settings; give another output folder or "
                             "--no-resume to start over")
@@ -213,7 +200,7 @@ def pretrain_sdae(config: SDAEPretrainConfig = SDAEPretrainConfig(), out_dir="."
             atomic_torch_save({"config": cfg_json, "stage": s + 1 if done_stage else s,
                                "epoch": 0 if done_stage else epoch + 1, "elapsed": elapsed, "log": json.dumps(log),
                                "model": model.state_dict(), "optimizer": opt.state_dict()}, ckpt_path)
-            _write_log(out / "sdae_loss.csv", log)
+            atomic_write_csv(out / "sdae_loss.csv", log, LOG_FIELDS)
             epochs_run += 1
 
     final = log[-1] if log else {}
@@ -234,7 +221,7 @@ def pretrain_sdae(config: SDAEPretrainConfig = SDAEPretrainConfig(), out_dir="."
     }
     model = model.eval()
     save_sdae(model, out / "sdae.pt", provenance)
-    _write_log(out / "sdae_loss.csv", log)
+    atomic_write_csv(out / "sdae_loss.csv", log, LOG_FIELDS)
     if not keep_checkpoint:
         ckpt_path.unlink(missing_ok=True)
     return PretrainResult(model, log, provenance)
