@@ -144,6 +144,40 @@ def _pretrain_sdae(args) -> int:
     return 0
 
 
+def _train_mdnet(args) -> int:
+    import shlex
+    from dataclasses import asdict, replace
+
+    from .data import Dataset, load_dataset, synthetic_benchmark
+    from .runtime import fast_mode
+    from .training import MDNetTrainConfig, train_mdnet
+
+    config = MDNetTrainConfig.fast() if fast_mode() else MDNetTrainConfig()
+    given = {"cycles": args.cycles, "frames_per_batch": args.frames_per_batch, "batch_pos": args.batch_pos,
+             "batch_neg": args.batch_neg, "lr_conv": args.lr_conv, "lr_fc": args.lr_fc, "train_blocks": args.train_blocks,
+             "single_domain": args.single_domain or None, "seed": args.seed}
+    config = replace(config, **{k: v for k, v in given.items() if v is not None})
+    sequences, described = [], []
+    for spec in [d for d in args.domains.split(",") if d]:
+        if spec == "synthetic":
+            ds = synthetic_benchmark(n_frames=args.frames, variant=args.variant)
+            described.append(f"the synthetic benchmark's {len(ds)} scenarios drawn as variant {args.variant} "
+                             f"(seeds + {1000 * args.variant}), {len(ds[0])} frames each")
+        else:
+            ds = load_dataset(spec)
+            described.append(f"{len(ds)} sequences of {spec}")
+        sequences += list(ds)
+    command = "python -m deeptrack_lite " + " ".join(shlex.quote(a) for a in args.argv)
+    print(f"{len(sequences)} domains; settings: " + ", ".join(f"{k}={v}" for k, v in asdict(config).items()))
+    result = train_mdnet(Dataset("domains", sequences), config, args.out, device=args.device, resume=not args.no_resume,
+                         command=command, data="; ".join(described), keep_checkpoint=args.keep_checkpoint,
+                         weights_name=args.name)
+    p = result.provenance
+    print(f"\nwrote {args.out / args.name}, its .json (provenance) and log: last cycles' training loss "
+          f"{p['final_loss']:.3f}, accuracy {p['final_accuracy']:.3f}, after {p['training_seconds']} s on {p['device']}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m deeptrack_lite", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -214,6 +248,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-resume", action="store_true", help="start over even if OUT holds a checkpoint")
     p.add_argument("--keep-checkpoint", action="store_true", help="keep OUT/sdae_checkpoint.pt after the run")
     p.set_defaults(func=_pretrain_sdae)
+
+    p = sub.add_parser("train-mdnet", help="train MDNet's shared layers multi-domain (one branch per sequence)",
+                       description="Multi-domain training as in MDNet: every iteration takes one sequence (domain), "
+                       "samples positives (IoU >= 0.7) and negatives (IoU <= 0.5) on a few of its frames and updates "
+                       "the shared layers and that domain's branch. Writes OUT/NAME (learned weights), its .json "
+                       "(provenance: this command, settings, data, final figures) and NAME_log.csv (loss and "
+                       "accuracy per iteration and domain); a checkpoint after every cycle lets an interrupted run "
+                       "resume. Unset options take the defaults of MDNetTrainConfig (two cycles in fast mode).")
+    p.add_argument("--out", required=True, type=Path, help="output folder")
+    p.add_argument("--name", default="mdnet.pt", help="weight file name (default mdnet.pt)")
+    p.add_argument("--domains", default="synthetic", help="comma-separated: 'synthetic' (the synthetic benchmark's "
+                   "scenarios, drawn with other seeds) and/or folders of OTB / VOT / GOT-10k sequences (default: synthetic)")
+    p.add_argument("--variant", type=int, default=1, help="which draw of the synthetic scenarios (default 1; 0 is the "
+                   "benchmark itself, which training would then have seen)")
+    p.add_argument("--frames", type=int, default=None, help="frames per synthetic sequence (default 150; 40 in fast mode)")
+    p.add_argument("--cycles", type=int, default=None, help="passes over all domains (default 40)")
+    p.add_argument("--frames-per-batch", type=int, default=None, help="frames sampled per iteration (default 4)")
+    p.add_argument("--batch-pos", type=int, default=None, help="positives per iteration (default 32)")
+    p.add_argument("--batch-neg", type=int, default=None, help="negatives per iteration (default 96)")
+    p.add_argument("--lr-conv", type=float, default=None, help="Adam learning rate of the trained conv blocks (default 1e-4)")
+    p.add_argument("--lr-fc", type=float, default=None, help="Adam learning rate of fc4-fc6 (default 1e-3)")
+    p.add_argument("--train-blocks", type=int, default=None, help="Lite0 blocks trained below fc4 (default 2)")
+    p.add_argument("--single-domain", action="store_true", help="one branch for all sequences (the ablation)")
+    p.add_argument("--seed", type=int, default=None, help="seed of the samples, the new layers and dropout (default 0)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
+    p.add_argument("--no-resume", action="store_true", help="start over even if OUT holds a checkpoint")
+    p.add_argument("--keep-checkpoint", action="store_true", help="keep the checkpoint after the run")
+    p.set_defaults(func=_train_mdnet)
     return parser
 
 

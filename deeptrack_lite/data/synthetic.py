@@ -461,10 +461,12 @@ def benchmark_frames() -> int:
     return 40 if fast_mode() else 150
 
 
-def synthetic_benchmark(n_frames: int | None = None, names=None) -> Dataset:
+def synthetic_benchmark(n_frames: int | None = None, names=None, variant: int = 0) -> Dataset:
     """The course's default benchmark: 14 named synthetic sequences covering every OTB attribute.
 
     ``n_frames`` defaults to :func:`benchmark_frames` (short in fast mode); ``names`` picks a subset.
+    ``variant`` > 0 draws the same 14 scenarios with other seeds (other paths, crops and events), named
+    ``CatLight-v1`` and so on: training data for MDNet that leaves the benchmark itself unseen.
     ``dataset.attribute_table()`` lists the sequences per attribute.
     """
     n_frames = n_frames or benchmark_frames()
@@ -472,4 +474,9 @@ def synthetic_benchmark(n_frames: int | None = None, names=None) -> Dataset:
     if names is not None and len(specs) != len(set(names)):
         known = ", ".join(s["name"] for s in BENCHMARK)
         raise DataError(f"unknown benchmark sequence in {list(names)}; the benchmark has {known}")
-    return Dataset("synthetic", [synthetic_sequence(n_frames=n_frames, **spec) for spec in specs])
+    if int(variant) != variant or variant < 0:
+        raise DataError(f"variant must be a whole number >= 0, got {variant}")
+    if variant:
+        specs = [{**s, "name": f"{s['name']}-v{variant}", "seed": s["seed"] + 1000 * int(variant)} for s in specs]
+    return Dataset("synthetic" + (f"-v{variant}" if variant else ""),
+                   [synthetic_sequence(n_frames=n_frames, **spec) for spec in specs])
