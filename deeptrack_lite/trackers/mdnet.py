@@ -1,0 +1,206 @@
+"""MDNet (Nam and Han, CVPR 2016) online: shared layers trained off-line on many videos, a new branch per video.
+
+1. ``init``: the shared layers come from the multi-domain training (:mod:`deeptrack_lite.training.mdnet`;
+   the package ships weights); fc6 is a fresh binary branch. fc4-fc6 are fine-tuned on positives
+   (IoU >= 0.7) and negatives (IoU <= 0.5) of the first frame, with *hard negative mining*: each step
+   scores ``hnm_pool`` negatives and trains on the ``batch_neg`` most object-like. A ridge *bounding-box
+   regressor* is fitted on conv features of boxes around the target (IoU >= 0.6).
+2. Every frame: ``n_candidates`` boxes drawn around the last state (Gaussian in translation and scale) are
+   scored in one batch; the target score is the mean of the ``top_k`` best, the state the mean of their
+   boxes. The frame is a *success* when that score is positive; then the regressor refines the reported box,
+   and positives and negatives of the frame join the memory.
+3. Updates: *short-term* after a failure (positives of the last ``short_term`` frames), *long-term* every
+   ``update_interval`` frames (positives of the last ``long_term`` frames); negatives always from the last
+   ``short_term`` frames. After a failure the search widens (``trans`` grows by ``trans_growth`` up to
+   ``trans_limit``), back to normal on the next success.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..boxes import clip_box
+from ..crops import image_size, image_to_tensor
+from ..errors import BoxError, TrackerError
+from ..features.sampling import gaussian_samples, samples_in_iou_range, uniform_samples
+from ..models.box_regression import RidgeBoxRegressor
+from ..models.mdnet import load_mdnet, region_features
+from ..training.online import SampleMemory, train_binary_classifier
+from .base import Tracker, register_tracker
+from .classic import ObservationMapMixin
+
+
+@register_tracker("mdnet", "MDNet: shared layers trained multi-domain off-line, a new fc6 branch fine-tuned online "
+                  "with hard negative mining, box regression, short- and long-term updates")
+class MDNetTracker(ObservationMapMixin, Tracker):
+    """Multi-domain network tracker: candidates around the last state scored by fc4-fc6 on shared conv
+    features, hard negative mining, bounding-box regression on confident frames, short-term updates after
+    failures and long-term updates at a fixed interval."""
+
+    PARAMS = {
+        "weights": (None, "MDNet weight file from train-mdnet (None: the package's shipped weights)"),
+        "seed": (0, "seed of the samplers and of the new branch"),
+        "search": (5.0, "side of the region whose conv features are computed once per frame, in target sizes"),
+        "n_candidates": (256, "candidate boxes per frame"),
+        "trans": (0.3, "std of a candidate's shift, in box sizes (py-MDNet's 0.6 range)"),
+        "scale": (1.05, "candidates' scale factor: sizes times scale ** N(0, 0.5)"),
+        "trans_growth": (1.1, "after a failure the search widens by this factor..."),
+        "trans_limit": (0.75, "...up to this std"),
+        "top_k": (5, "the target score is the mean of the top_k candidates' scores"),
+        "n_pos_init": (500, "positives (IoU >= 0.7) on the first frame"),
+        "n_neg_init": (4000, "negatives (IoU <= 0.5) on the first frame"),
+        "init_steps": (50, "fine-tuning steps on the first frame"),
+        "hard_negative_mining": (True, "train on the hardest negatives of a larger pool (False: random ones)"),
+        "hnm_pool": (1024, "negatives scored per step to pick the hardest"),
+        "batch_pos": (32, "positives per step"),
+        "batch_neg": (96, "negatives per step"),
+        "lr": (3e-4, "Adam learning rate of fc4 and fc5"),
+        "lr_fc6": (3e-3, "Adam learning rate of the new branch fc6"),
+        "bbox_regression": (True, "refine the reported box by ridge regression on confident frames"),
+        "n_bbreg": (1000, "boxes (IoU >= 0.6) the regressor is fitted on"),
+        "bbreg_alpha": (1000.0, "ridge penalty of the regressor"),
+        "frame_pos": (50, "positives (IoU >= 0.7) collected on a confident frame"),
+        "frame_neg": (200, "negatives (IoU <= 0.3) collected on a confident frame"),
+        "long_term": (100, "frames of positives a long-term update uses"),
+        "short_term": (20, "frames of positives a short-term update uses, and of negatives every update uses"),
+        "update_interval": (10, "frames between long-term updates (0: never)"),
+        "update_steps": (15, "fine-tuning steps per update"),
+        "success_threshold": (0.0, "a frame is a success when the target score (a logit) exceeds this"),
+    }
+    MAP_KIND = "fc6 score (logit of 'target')"
+
+    # ------------------------------------------------------------------ features and scores
+    def _region(self, image, around):
+        with torch.no_grad():
+            return region_features(self.net, image, around, self.params["search"], self.device)
+
+    def features(self, region, boxes) -> torch.Tensor:
+        """Flattened conv features of ``boxes``' 107 x 107 windows (N x feature_dim)."""
+        with torch.no_grad():
+            return region.window_features(boxes).flatten(1)
+
+    def score_features(self, feats: torch.Tensor) -> torch.Tensor:
+        """fc4-fc6 logits with dropout off (the network's mode is restored: mining runs inside training)."""
+        training = self.net.training
+        self.net.eval()
+        with torch.no_grad():
+            scores = self.net.head(feats)
+        self.net.train(training)
+        return scores
+
+    def scores(self, image, boxes) -> np.ndarray:
+        """The target score (logit) of any boxes of ``image`` (region around the current state)."""
+        return self.score_features(self.features(self._region(image_to_tensor(image, self.device), self.state),
+                                                 boxes)).cpu().numpy()
+
+    def _observe(self, image, boxes):
+        return self.scores(image, boxes)
+
+    # ------------------------------------------------------------------ samples
+    def _samples(self, box, wh, n_pos, n_neg, neg_iou, neg_trans):
+        pos = samples_in_iou_range(gaussian_samples, box, n_pos, (0.7, 1.0), rng=self.rng, trans=0.1, scale=1.3,
+                                   image_size=wh)
+        neg = samples_in_iou_range(uniform_samples, box, n_neg, (0.0, neg_iou), rng=self.rng, trans=neg_trans,
+                                   scale=1.6, image_size=wh)
+        return pos, neg
+
+    def _fine_tune(self, pos, neg, steps):
+        p = self.params
+        self.net.train()
+        losses = train_binary_classifier(
+            self.net.head, self.opt, pos, neg, steps, batch_pos=p["batch_pos"], batch_neg=p["batch_neg"],
+            generator=self.generator, hard_negative_pool=p["hnm_pool"] if p["hard_negative_mining"] else None,
+            score=self.score_features)
+        self.net.eval()
+        return losses[-1] if losses else float("nan")
+
+    # ------------------------------------------------------------------ protocol
+    def _init(self, image, box):
+        p = self.params
+        given = box
+        self.net = load_mdnet(p["weights"], self.device, n_domains=1)
+        torch.manual_seed(p["seed"])  # the new branch (after loading, which may draw from the global RNG)
+        self.net.reset_branches(1)
+        self.net.requires_grad_(False)
+        for part in (self.net.fc4, self.net.fc5, self.net.branches):  # online: fc4-fc6 only, conv layers fixed
+            part.requires_grad_(True)
+        self.rng = np.random.default_rng(p["seed"])
+        self.generator = torch.Generator(device=self.device).manual_seed(p["seed"])
+        self.opt = torch.optim.Adam([{"params": self.net.fc_parameters(), "lr": p["lr"]},
+                                     {"params": self.net.branches.parameters(), "lr": p["lr_fc6"]}])
+        wh = image_size(image)
+        img = image_to_tensor(image, self.device)
+        region = self._region(img, box)
+        box = clip_box(box, (wh[1], wh[0]))  # learn from the part of the target inside the image
+        try:
+            if box[2] < 4 or box[3] < 4:
+                raise BoxError("less than 4 x 4 pixels of it lie inside the image")
+            pos = samples_in_iou_range(gaussian_samples, box, p["n_pos_init"], (0.7, 1.0), rng=self.rng, trans=0.1,
+                                       scale=1.3, image_size=wh)
+            near = samples_in_iou_range(uniform_samples, box, p["n_neg_init"] // 2, (0.0, 0.5), rng=self.rng, trans=1.0,
+                                        scale=1.6, image_size=wh)
+            far = samples_in_iou_range(uniform_samples, box, p["n_neg_init"] - len(near), (0.0, 0.5), rng=self.rng,
+                                       trans=2.0, scale=1.6, image_size=wh)
+            reg_boxes = samples_in_iou_range(gaussian_samples, box, p["n_bbreg"], (0.6, 1.0), rng=self.rng, trans=0.15,
+                                             scale=1.5, aspect=1.1, image_size=wh)
+        except BoxError as exc:
+            raise TrackerError(f"mdnet: cannot sample training boxes around the initial box {np.asarray(given).tolist()} ({exc}); "
+                               "is it inside the image and larger than 4 x 4 pixels?") from None
+        self.init_samples = {"pos": pos, "neg": np.vstack([near, far])}
+        pos_f, neg_f = self.features(region, pos), self.features(region, self.init_samples["neg"])
+        self.init_loss = self._fine_tune(pos_f, neg_f, p["init_steps"])
+        self.regressor = None
+        if p["bbox_regression"]:
+            self.regressor = RidgeBoxRegressor(p["bbreg_alpha"]).fit(self.features(region, reg_boxes), reg_boxes, box)
+        self.memory = SampleMemory(frames=p["long_term"], neg_frames=p["short_term"])
+        self.memory.add(pos_f[:p["frame_pos"]], neg_f[self.rng.permutation(len(neg_f))[:p["frame_neg"]]])
+        self.state = np.asarray(given, dtype=np.float64).copy()
+        self.trans = p["trans"]
+        self._frame = 0
+        self.schedule: list[tuple[int, str]] = []  # (frame, "short" | "long"): the updates, for the timeline
+
+    def _update(self, image):
+        p = self.params
+        self._frame += 1
+        wh = image_size(image)
+        img = image_to_tensor(image, self.device)
+        region = self._region(img, self.state)
+        cand = gaussian_samples(self.state, p["n_candidates"], self.rng, trans=self.trans, scale=p["scale"],
+                                image_size=wh)
+        feats = self.features(region, cand)
+        scores = self.score_features(feats)
+        top = torch.topk(scores, min(p["top_k"], len(scores))).indices
+        score = float(scores[top].mean())
+        top_np = top.cpu().numpy()
+        target = cand[top_np].mean(axis=0)
+        success = score > p["success_threshold"]
+        self.trans = p["trans"] if success else min(self.trans * p["trans_growth"], p["trans_limit"])
+        reported = target
+        if success and self.regressor is not None:
+            reported = self.regressor.predict(feats[top], cand[top_np]).mean(axis=0)
+        collected = False
+        if success:
+            try:
+                pos, neg = self._samples(target, wh, p["frame_pos"], p["frame_neg"], 0.3, 2.0)
+                self.memory.add(self.features(region, pos), self.features(region, neg))
+                collected = True
+            except BoxError:  # target squeezed against the border: learn nothing from this frame
+                pass
+        update = None
+        if not success:
+            update = "short"
+            loss = self._fine_tune(self.memory.positives(last=p["short_term"]), self.memory.negatives(), p["update_steps"])
+        elif p["update_interval"] and self._frame % p["update_interval"] == 0:
+            update = "long"
+            loss = self._fine_tune(self.memory.positives(), self.memory.negatives(), p["update_steps"])
+        if update:
+            self.schedule.append((self._frame, update))
+            self.last_info["loss"] = loss
+        self.last_info.update(score=score, success=success, update=update, collected=collected, search_trans=self.trans,
+                              candidates=cand, scores=scores.cpu().numpy(), top=top_np, box_before_regression=target,
+                              box_after_regression=reported)
+        self.state = target
+        return reported
+
+
+__all__ = ["MDNetTracker"]
