@@ -358,3 +358,83 @@ def check_distractor_share(fn) -> CheckResult:
         return CheckResult(name, False, ["count only the positive part of the heat map (negative values are 'not the "
                                          "target', not negative energy)"])
     return CheckResult(name, False, [f"expected about {want:.2f}, got {got:.2f}"])
+
+
+def check_hard_negatives(fn) -> CheckResult:
+    """Exercise: ``fn(scores, n) -> indices`` of the ``n`` negatives the classifier rates most object-like
+    (MDNet's hard negative mining keeps the highest scores of a pool of negatives)."""
+    name = "hard negative mining: the n most object-like negatives"
+    scores = np.array([-3.0, 0.5, -0.2, 2.0, -5.0, 1.1, -1.0, 0.0])
+    got, failed = _attempt(name, fn, (scores.copy(), 3), "return the indices (positions) of the chosen negatives")
+    if failed is not None:
+        return failed
+    got = np.asarray(got).reshape(-1)
+    if got.dtype.kind == "f" and np.allclose(np.sort(got), np.sort(scores)[-3:]):
+        return CheckResult(name, False, ["those are the scores; return the indices of the negatives, e.g. with np.argsort"])
+    chosen = set(int(i) for i in got)
+    if chosen == {3, 5, 1}:
+        return CheckResult(name, True, ["negatives 3, 5 and 1 look most like the target: the ones worth training on"])
+    if chosen == {4, 0, 6}:
+        return CheckResult(name, False, ["those are the *easiest* negatives (lowest scores): the classifier already "
+                                         "rejects them, training on them teaches it little"])
+    return CheckResult(name, False, [f"expected the indices {{1, 3, 5}}, got {sorted(chosen)}"])
+
+
+def check_box_deltas(fn) -> CheckResult:
+    """Exercise: ``fn(box, target) -> (dx, dy, dw, dh)``, R-CNN's box-regression targets: centre offsets in
+    units of the box's size, and log size ratios."""
+    name = "box-regression targets (R-CNN parameterisation)"
+    box, target = np.array([10.0, 20.0, 40.0, 20.0]), np.array([18.0, 17.0, 48.0, 30.0])
+    got, failed = _attempt(name, fn, (box.copy(), target.copy()), "return four numbers (dx, dy, dw, dh)")
+    if failed is not None:
+        return failed
+    got = np.asarray(got, dtype=float).reshape(-1)
+    if got.shape != (4,):
+        return CheckResult(name, False, [f"return four numbers, got {got.shape[0]}"])
+    want = np.array([(42.0 - 30.0) / 40.0, (32.0 - 30.0) / 20.0, np.log(48 / 40), np.log(30 / 20)])
+    if np.allclose(got, want, atol=1e-6):
+        return CheckResult(name, True, ["relative offsets and log ratios: one linear regressor serves every box size"])
+    msgs = []
+    if np.allclose(got[:2], [(18 - 10) / 40, (17 - 20) / 20]):
+        msgs.append("dx, dy: compare the box *centres* (x + w/2), not the top-left corners")
+    elif np.allclose(got[:2], [12.0, 2.0]):
+        msgs.append("dx, dy: divide the centre offset by the box's width and height")
+    elif not np.allclose(got[:2], want[:2]):
+        msgs.append(f"dx, dy: expected {want[0]:.3f}, {want[1]:.3f}")
+    if np.allclose(got[2:], [48 / 40, 30 / 20]):
+        msgs.append("dw, dh: take the log of the size ratios")
+    elif np.allclose(got[2:], [8 / 40, 10 / 20]):
+        msgs.append("dw, dh: use log(target size / box size), not the relative difference")
+    elif not np.allclose(got[2:], want[2:]):
+        msgs.append(f"dw, dh: expected {want[2]:.3f}, {want[3]:.3f}")
+    return CheckResult(name, False, msgs)
+
+
+def check_target_score(fn) -> CheckResult:
+    """Exercise: ``fn(scores, boxes, k) -> (score, box)``: MDNet's target score is the mean of the ``k`` best
+    candidates' scores, and its state the mean of their boxes."""
+    name = "target score and state from the top-k candidates"
+    scores = np.array([0.2, 3.0, -1.0, 2.0, 2.5, -4.0])
+    boxes = np.array([[0, 0, 10, 10], [10, 10, 10, 10], [50, 50, 10, 10], [12, 10, 12, 10], [11, 13, 10, 12],
+                      [90, 0, 10, 10]], dtype=float)
+    got, failed = _attempt(name, fn, (scores.copy(), boxes.copy(), 3), "return (score, box)")
+    if failed is not None:
+        return failed
+    try:
+        score, box = float(np.asarray(got[0])), np.asarray(got[1], dtype=float).reshape(-1)
+    except Exception:
+        return CheckResult(name, False, ["return a pair: (the target score, the box as four numbers)"])
+    want_score, want_box = 2.5, boxes[[1, 3, 4]].mean(axis=0)
+    msgs = []
+    if np.isclose(score, 3.0):
+        msgs.append("the score: average the top k scores instead of taking the single best (one lucky candidate "
+                    "should not decide)")
+    elif not np.isclose(score, want_score):
+        msgs.append(f"the score: expected the mean of the 3 best scores, {want_score}")
+    if box.shape == (4,) and np.allclose(box, boxes[1]):
+        msgs.append("the box: average the boxes of the top k candidates")
+    elif box.shape != (4,) or not np.allclose(box, want_box):
+        msgs.append(f"the box: expected {want_box.tolist()}")
+    if msgs:
+        return CheckResult(name, False, msgs)
+    return CheckResult(name, True, ["mean of the top 3: a score that one outlier cannot fake, and a smoother box"])

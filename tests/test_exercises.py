@@ -136,3 +136,50 @@ def test_distractor_share_check():
 
     assert "*inside*" in str(ex.check_distractor_share(inside_share))
     assert "positive part" in str(ex.check_distractor_share(with_negatives))
+
+
+def test_hard_negatives_check():
+    import torch
+
+    from deeptrack_lite.training.online import hard_negative_mining
+
+    assert ex.check_hard_negatives(lambda s, n: hard_negative_mining(lambda x: x, torch.as_tensor(s), n).numpy())
+    assert ex.check_hard_negatives(lambda s, n: np.argsort(s)[-n:])
+    assert "easiest" in str(ex.check_hard_negatives(lambda s, n: np.argsort(s)[:n]))
+    assert "indices" in str(ex.check_hard_negatives(lambda s, n: np.sort(s)[-n:]))
+
+    def todo(s, n):
+        raise NotImplementedError
+
+    assert "not implemented" in str(ex.check_hard_negatives(todo))
+
+
+def test_box_deltas_check():
+    from deeptrack_lite.models.box_regression import box_deltas
+
+    assert ex.check_box_deltas(lambda b, t: box_deltas(b, t)[0])
+
+    def corners(b, t):
+        return [(t[0] - b[0]) / b[2], (t[1] - b[1]) / b[3], np.log(t[2] / b[2]), np.log(t[3] / b[3])]
+
+    def no_log(b, t):
+        d = box_deltas(b, t)[0]
+        return [d[0], d[1], t[2] / b[2], t[3] / b[3]]
+
+    assert "centres" in str(ex.check_box_deltas(corners))
+    assert "log" in str(ex.check_box_deltas(no_log))
+    assert "four numbers" in str(ex.check_box_deltas(lambda b, t: [1.0, 2.0]))
+
+
+def test_target_score_check():
+    def right(s, b, k):
+        top = np.argsort(s)[-k:]
+        return s[top].mean(), b[top].mean(axis=0)
+
+    def best_only(s, b, k):
+        i = int(np.argmax(s))
+        return s[i], b[i]
+
+    assert ex.check_target_score(right)
+    msg = str(ex.check_target_score(best_only))
+    assert "average the top k scores" in msg and "average the boxes" in msg
