@@ -78,6 +78,21 @@ def samples_in_iou_range(sampler, box, n: int, iou_range, *, max_rounds: int = 2
     raise BoxError(f"could only draw {len(kept)} of {n} samples with IoU in [{lo}, {hi}]; widen the sampler or the range")
 
 
+def positive_samples(box, n: int, rng, image_size, *, iou_range=(0.7, 1.0), scale: float = 1.3) -> np.ndarray:
+    """Boxes that count as the target: Gaussian shifts of 0.1 box sizes and rescalings around ``box``, IoU in
+    ``iou_range`` (MDNet's positives: IoU >= 0.7)."""
+    return samples_in_iou_range(gaussian_samples, box, n, iou_range, rng=rng, trans=0.1, scale=scale,
+                                image_size=image_size)
+
+
+def negative_samples(box, n: int, rng, image_size, *, iou_range=(0.0, 0.5), trans: float = 1.5,
+                     scale: float = 1.6) -> np.ndarray:
+    """Boxes that count as background: uniform within ``trans`` box sizes of ``box``, IoU in ``iou_range``
+    (MDNet's negatives: IoU <= 0.5 for training, <= 0.3 for online updates)."""
+    return samples_in_iou_range(uniform_samples, box, n, iou_range, rng=rng, trans=trans, scale=scale,
+                                image_size=image_size)
+
+
 def positive_and_negative_samples(box, rng, image_size, *, n_pos: int = 50, n_neg: int = 200,
                                   pos_iou=(0.7, 1.0), neg_iou=(0.0, 0.3)) -> tuple[np.ndarray, np.ndarray]:
     """Training samples for an object/background classifier: positives close to ``box`` and negatives

@@ -22,7 +22,7 @@ import torch
 from ..boxes import clip_box
 from ..crops import image_size, image_to_tensor
 from ..errors import BoxError, TrackerError
-from ..features.sampling import gaussian_samples, samples_in_iou_range, uniform_samples
+from ..features.sampling import gaussian_samples, negative_samples, positive_samples, samples_in_iou_range
 from ..models.box_regression import RidgeBoxRegressor
 from ..models.mdnet import load_mdnet, region_features
 from ..training.online import SampleMemory, train_binary_classifier
@@ -97,13 +97,6 @@ class MDNetTracker(ObservationMapMixin, Tracker):
         return self.scores(image, boxes)
 
     # ------------------------------------------------------------------ samples
-    def _samples(self, box, wh, n_pos, n_neg, neg_iou, neg_trans):
-        pos = samples_in_iou_range(gaussian_samples, box, n_pos, (0.7, 1.0), rng=self.rng, trans=0.1, scale=1.3,
-                                   image_size=wh)
-        neg = samples_in_iou_range(uniform_samples, box, n_neg, (0.0, neg_iou), rng=self.rng, trans=neg_trans,
-                                   scale=1.6, image_size=wh)
-        return pos, neg
-
     def _fine_tune(self, pos, neg, steps):
         p = self.params
         self.net.train()
@@ -135,12 +128,9 @@ class MDNetTracker(ObservationMapMixin, Tracker):
         try:
             if box[2] < 4 or box[3] < 4:
                 raise BoxError("less than 4 x 4 pixels of it lie inside the image")
-            pos = samples_in_iou_range(gaussian_samples, box, p["n_pos_init"], (0.7, 1.0), rng=self.rng, trans=0.1,
-                                       scale=1.3, image_size=wh)
-            near = samples_in_iou_range(uniform_samples, box, p["n_neg_init"] // 2, (0.0, 0.5), rng=self.rng, trans=1.0,
-                                        scale=1.6, image_size=wh)
-            far = samples_in_iou_range(uniform_samples, box, p["n_neg_init"] - len(near), (0.0, 0.5), rng=self.rng,
-                                       trans=2.0, scale=1.6, image_size=wh)
+            pos = positive_samples(box, p["n_pos_init"], self.rng, wh)
+            near = negative_samples(box, p["n_neg_init"] // 2, self.rng, wh, trans=1.0)
+            far = negative_samples(box, p["n_neg_init"] - len(near), self.rng, wh, trans=2.0)
             reg_boxes = samples_in_iou_range(gaussian_samples, box, p["n_bbreg"], (0.6, 1.0), rng=self.rng, trans=0.15,
                                              scale=1.5, aspect=1.1, image_size=wh)
         except BoxError as exc:
@@ -181,7 +171,8 @@ class MDNetTracker(ObservationMapMixin, Tracker):
         collected = False
         if success:
             try:
-                pos, neg = self._samples(target, wh, p["frame_pos"], p["frame_neg"], 0.3, 2.0)
+                pos = positive_samples(target, p["frame_pos"], self.rng, wh)
+                neg = negative_samples(target, p["frame_neg"], self.rng, wh, iou_range=(0.0, 0.3), trans=2.0)
                 self.memory.add(self.features(region, pos), self.features(region, neg))
                 collected = True
             except BoxError:  # target squeezed against the border: learn nothing from this frame

@@ -28,7 +28,7 @@ import torch
 from .. import __version__
 from ..crops import image_size
 from ..errors import BoxError, DataError
-from ..features.sampling import gaussian_samples, samples_in_iou_range, uniform_samples
+from ..features.sampling import negative_samples, positive_samples
 from ..fileio import atomic_torch_save, atomic_write_csv, load_checkpoint
 from ..models.mdnet import MDNet, batched_region_features, save_mdnet
 from ..runtime import device as pick_device, device_name
@@ -97,10 +97,8 @@ def _usable_frames(sequence) -> np.ndarray:
 def domain_samples(box, rng: np.random.Generator, image_wh, n_pos: int, n_neg: int, config: MDNetTrainConfig):
     """Positives (IoU in ``config.pos_iou``, Gaussian around the box) and negatives (IoU in ``config.neg_iou``,
     uniform within 1.5 box sizes: mostly near misses) for one training frame."""
-    pos = samples_in_iou_range(gaussian_samples, box, n_pos, config.pos_iou, rng=rng, trans=0.1, scale=1.3,
-                               image_size=image_wh)
-    neg = samples_in_iou_range(uniform_samples, box, n_neg, config.neg_iou, rng=rng, trans=1.5, scale=1.6,
-                               image_size=image_wh)
+    pos = positive_samples(box, n_pos, rng, image_wh, iou_range=config.pos_iou)
+    neg = negative_samples(box, n_neg, rng, image_wh, iou_range=config.neg_iou)
     return pos, neg
 
 
