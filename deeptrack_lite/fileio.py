@@ -58,15 +58,20 @@ def atomic_write_csv(path, rows, fields) -> None:
     atomic_write_text(path, buffer.getvalue())
 
 
-def load_checkpoint(path, device):
-    """``torch.load`` of a training checkpoint (``weights_only``, onto ``device``); a damaged file becomes one
-    :class:`DataError` that says what to do, not a pickle traceback."""
+def load_checkpoint(path, device, settings: str):
+    """``torch.load`` of a training checkpoint (``weights_only``, onto ``device``) written by a run with the same
+    ``settings`` (a string the trainer derives from its configuration and data, stored under "settings").
+    A damaged file, or one from other settings, becomes one :class:`DataError` that says what to do."""
     import torch
 
     from .errors import DataError
 
     try:
-        return torch.load(path, map_location=device, weights_only=True)
+        ckpt = torch.load(path, map_location=device, weights_only=True)
     except Exception as exc:
         raise DataError(f"cannot read the checkpoint {path} ({exc.__class__.__name__}); delete it or pass "
                         "--no-resume") from None
+    if ckpt.get("settings") != settings:
+        raise DataError(f"{path} was written with other settings or data; give another output folder or --no-resume to "
+                        "start over")
+    return ckpt

@@ -197,10 +197,7 @@ def train_mdnet(domains, config: MDNetTrainConfig = MDNetTrainConfig(), out_dir=
     log: list[dict] = []
     start_cycle, elapsed = 0, 0.0
     if resume and ckpt_path.is_file():
-        ckpt = load_checkpoint(ckpt_path, dev)
-        if ckpt["fingerprint"] != fingerprint:
-            raise DataError(f"{ckpt_path} was written with other settings or domains; give another output folder "
-                            "or --no-resume to start over")
+        ckpt = load_checkpoint(ckpt_path, dev, fingerprint)
         net.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])
         start_cycle, elapsed, log = int(ckpt["cycle"]), float(ckpt["elapsed"]), json.loads(ckpt["log"])
@@ -233,7 +230,7 @@ def train_mdnet(domains, config: MDNetTrainConfig = MDNetTrainConfig(), out_dir=
                 bar.update(1)
                 bar.set_postfix(loss=f"{row['loss']:.3f}", acc=f"{row['accuracy']:.2f}")
         elapsed += time.perf_counter() - t0
-        atomic_torch_save({"fingerprint": fingerprint, "cycle": cycle + 1, "elapsed": elapsed, "log": json.dumps(log),
+        atomic_torch_save({"settings": fingerprint, "cycle": cycle + 1, "elapsed": elapsed, "log": json.dumps(log),
                            "model": net.state_dict(), "optimizer": opt.state_dict()}, ckpt_path)
         atomic_write_csv(log_path, log, LOG_FIELDS)
         cycles_run += 1

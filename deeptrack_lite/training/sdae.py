@@ -142,10 +142,7 @@ def pretrain_sdae(config: SDAEPretrainConfig = SDAEPretrainConfig(), out_dir="."
     start_stage, start_epoch, elapsed = 0, 0, 0.0
     opt_state = None
     if resume and ckpt_path.is_file():
-        ckpt = load_checkpoint(ckpt_path, dev)
-        if ckpt["config"] != cfg_json:
-            raise DataError(f"{ckpt_path} was written with other settings; give another output folder or "
-                            "--no-resume to start over")
+        ckpt = load_checkpoint(ckpt_path, dev, cfg_json)
         model.load_state_dict(ckpt["model"])
         start_stage, start_epoch, elapsed = int(ckpt["stage"]), int(ckpt["epoch"]), float(ckpt["elapsed"])
         log = json.loads(ckpt["log"])
@@ -197,7 +194,7 @@ def pretrain_sdae(config: SDAEPretrainConfig = SDAEPretrainConfig(), out_dir="."
                 print(f"{stage} epoch {epoch + 1}: train loss {row['train_loss']:.4f}, validation reconstruction "
                       f"MSE {row['val_mse']:.4f} ({seconds:.1f} s)")
             done_stage = epoch + 1 == config.epochs(stage)
-            atomic_torch_save({"config": cfg_json, "stage": s + 1 if done_stage else s,
+            atomic_torch_save({"settings": cfg_json, "stage": s + 1 if done_stage else s,
                                "epoch": 0 if done_stage else epoch + 1, "elapsed": elapsed, "log": json.dumps(log),
                                "model": model.state_dict(), "optimizer": opt.state_dict()}, ckpt_path)
             atomic_write_csv(out / "sdae_loss.csv", log, LOG_FIELDS)
