@@ -25,6 +25,7 @@ import json
 import math
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -42,8 +43,6 @@ CONTEXT = CROP / TARGET
 @lru_cache(maxsize=2)
 def _imagenet_state(path):
     """EfficientNet-Lite0's ImageNet state dict (read once per process; every tracker init builds a network)."""
-    from pathlib import Path
-
     from ..features.backbones import _read_state, bundled_efficientnet_lite0_weights
 
     path = Path(path) if path else bundled_efficientnet_lite0_weights()
@@ -203,17 +202,11 @@ class RegionFeatures:
         return F.avg_pool2d(out, sampling) if sampling > 1 else out
 
 
-def region_features(net: MDNet, image, box, search: float = 5.0, device=None) -> RegionFeatures:
+def region_features(net: MDNet, image, box, search: float = 5.0) -> RegionFeatures:
     """Run the shared conv layers once on the region around ``box`` (``search`` target sizes wide, warped so
-    the box is 75 x 75 pixels). ``image`` is an H x W x 3 uint8 array or a 1 x 3 x H x W tensor in [0, 1]."""
-    dev = device or next(net.parameters()).device
-    img = image_to_tensor(image, dev)
-    region = region_box(box, search)
-    pixels = region_pixels(search)
-    crop = crop_and_resize(img, region[None], pixels, device=dev)
-    with torch.set_grad_enabled(torch.is_grad_enabled() and any(p.requires_grad for p in net.conv_parameters())):
-        maps = net.conv(crop)
-    return RegionFeatures(maps, region, pixels, net.roi_size)
+    the box is 75 x 75 pixels). ``image`` is an H x W x 3 uint8 array or a 1 x 3 x H x W tensor in [0, 1].
+    Gradients follow the caller's grad mode (trackers call it under ``torch.no_grad()``)."""
+    return batched_region_features(net, [image], [box], search)[0]
 
 
 def crop_window_features(net: MDNet, image, boxes, batch: int = 16) -> torch.Tensor:
@@ -236,26 +229,26 @@ def batched_region_features(net: MDNet, images, boxes, search: float = 5.0) -> l
     dev = next(net.parameters()).device
     regions = [region_box(b, search) for b in boxes]
     pixels = region_pixels(search)
-    crops = torch.cat([crop_and_resize(image_to_tensor(img, dev), r[None], pixels, device=dev)
-                       for img, r in zip(images, regions)])
+    crops = torch.cat([crop_and_resize(img, r[None], pixels, device=dev) for img, r in zip(images, regions)])
     maps = net.conv(crops)
     return [RegionFeatures(maps[i:i + 1], r, pixels, net.roi_size) for i, r in enumerate(regions)]
 
 
 # ---------------------------------------------------------------------------------------------- weight files
-def default_mdnet_weights():
+def default_mdnet_weights() -> Path:
     """Path of the MDNet weights shipped with the package (trained by ``python -m deeptrack_lite train-mdnet``)."""
     from importlib.resources import files
-    from pathlib import Path
 
     return Path(str(files("deeptrack_lite") / "weights" / "mdnet.pt"))
+
+
+def _weights_path(path) -> Path:
+    return Path(str(path if path is not None else default_mdnet_weights()))
 
 
 def save_mdnet(net: MDNet, path, provenance: dict, *, half: bool = True) -> None:
     """Write the learned weights (float16 when ``half``: half the size, differences far below the training
     noise), the settings and the provenance (also written beside it as ``.json``)."""
-    from pathlib import Path
-
     from ..fileio import atomic_torch_save, atomic_write_text
 
     state = {k: (v.half() if half and v.is_floating_point() else v).cpu() for k, v in net.learned_state().items()}
@@ -267,9 +260,7 @@ def save_mdnet(net: MDNet, path, provenance: dict, *, half: bool = True) -> None
 def load_mdnet(path=None, device="cpu", n_domains: int | None = None) -> MDNet:
     """An :class:`MDNet` with the learned weights of ``path`` (default: the shipped file) on ``device``.
     ``n_domains`` replaces the stored branches by that many fresh ones (online tracking uses 1)."""
-    from pathlib import Path
-
-    path = Path(str(path if path is not None else default_mdnet_weights()))
+    path = _weights_path(path)
     try:
         data = _weight_file(str(path), path.stat().st_mtime)
         settings = json.loads(data["settings"])
@@ -293,11 +284,9 @@ def load_mdnet(path=None, device="cpu", n_domains: int | None = None) -> MDNet:
 
 def mdnet_provenance(path=None) -> dict:
     """The provenance stored with a weight file: command, seed, data, final figures."""
-    from pathlib import Path
-
-    path = Path(str(path if path is not None else default_mdnet_weights()))
+    path = _weights_path(path)
     try:
-        return json.loads(torch.load(path, map_location="cpu", weights_only=True)["provenance"])
+        return json.loads(_weight_file(str(path), path.stat().st_mtime)["provenance"])
     except Exception as exc:
         raise DataError(f"cannot read the provenance of {path}: {exc.__class__.__name__}") from None
 

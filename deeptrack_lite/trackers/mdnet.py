@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from ..boxes import clip_box
-from ..crops import image_size, image_to_tensor
+from ..crops import image_size
 from ..errors import BoxError, TrackerError
 from ..features.sampling import gaussian_samples, negative_samples, positive_samples, samples_in_iou_range
 from ..models.box_regression import RidgeBoxRegressor
@@ -72,7 +72,7 @@ class MDNetTracker(ObservationMapMixin, Tracker):
     # ------------------------------------------------------------------ features and scores
     def _region(self, image, around):
         with torch.no_grad():
-            return region_features(self.net, image, around, self.params["search"], self.device)
+            return region_features(self.net, image, around, self.params["search"])
 
     def features(self, region, boxes) -> torch.Tensor:
         """Flattened conv features of ``boxes``' 107 x 107 windows (N x feature_dim)."""
@@ -90,8 +90,7 @@ class MDNetTracker(ObservationMapMixin, Tracker):
 
     def scores(self, image, boxes) -> np.ndarray:
         """The target score (logit) of any boxes of ``image`` (region around the current state)."""
-        return self.score_features(self.features(self._region(image_to_tensor(image, self.device), self.state),
-                                                 boxes)).cpu().numpy()
+        return self.score_features(self.features(self._region(image, self.state), boxes)).cpu().numpy()
 
     def _observe(self, image, boxes):
         return self.scores(image, boxes)
@@ -122,8 +121,7 @@ class MDNetTracker(ObservationMapMixin, Tracker):
         self.opt = torch.optim.Adam([{"params": self.net.fc_parameters(), "lr": p["lr"]},
                                      {"params": self.net.branches.parameters(), "lr": p["lr_fc6"]}])
         wh = image_size(image)
-        img = image_to_tensor(image, self.device)
-        region = self._region(img, box)
+        region = self._region(image, box)
         box = clip_box(box, (wh[1], wh[0]))  # learn from the part of the target inside the image
         try:
             if box[2] < 4 or box[3] < 4:
@@ -153,8 +151,7 @@ class MDNetTracker(ObservationMapMixin, Tracker):
         p = self.params
         self._frame += 1
         wh = image_size(image)
-        img = image_to_tensor(image, self.device)
-        region = self._region(img, self.state)
+        region = self._region(image, self.state)
         cand = gaussian_samples(self.state, p["n_candidates"], self.rng, trans=self.trans, scale=p["scale"],
                                 image_size=wh)
         feats = self.features(region, cand)
