@@ -66,7 +66,9 @@ def iou(boxes_a, boxes_b) -> np.ndarray:
     """Intersection over union of (x, y, w, h) boxes, elementwise with broadcasting.
 
     Intersection and areas use continuous extents (``x2 = x + w``, area ``w * h``), as got10k's
-    ``rect_iou``. Boxes that do not overlap, or with zero area, give 0.
+    ``rect_iou``. Boxes that do not overlap, or with zero area, give 0. The result is clipped to [0, 1] as
+    got10k clips it: ``(x + w) - x`` can exceed ``w`` by a rounding error, and an IoU of 1 + 1e-14 for two
+    identical boxes would count in the success curve's last bin (IoU > 1), which no overlap can reach.
     """
     a = xywh_to_xyxy(boxes_a)
     b = xywh_to_xyxy(boxes_b)
@@ -76,7 +78,7 @@ def iou(boxes_a, boxes_b) -> np.ndarray:
     union = box_area(boxes_a) + box_area(boxes_b) - inter
     with np.errstate(invalid="ignore", divide="ignore"):
         out = np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
-    return out
+    return np.clip(out, 0.0, 1.0)
 
 
 def polygon_to_box(polygon) -> np.ndarray:
