@@ -39,8 +39,9 @@ def crop_and_resize(image, boxes, size, *, padding: str = "border", device=None)
     """
     img = image_to_tensor(image, device)
     dev = img.device
-    b = torch.as_tensor(np.asarray(boxes, dtype=np.float32) if not isinstance(boxes, torch.Tensor) else boxes,
-                        dtype=torch.float32, device=dev).reshape(-1, 4)
+    # float32 where the boxes are (a particle filter's float64 state is on the CPU), then to the image's device
+    b = (boxes.detach().to(torch.float32) if isinstance(boxes, torch.Tensor)
+         else torch.from_numpy(np.asarray(boxes, dtype=np.float32))).to(dev).reshape(-1, 4)
     out_h, out_w = (size, size) if isinstance(size, int) else size
     H, W = img.shape[-2:]
     n = b.shape[0]

@@ -85,6 +85,16 @@ def seed_everything(seed: int) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
+def host_float64(values) -> torch.Tensor:
+    """``values`` (a tensor on any device, an array or a list) as a float64 tensor on the CPU.
+
+    The one way the package gets float64 torch tensors: moved to the CPU first, converted there, because
+    Apple's MPS has no float64. Used where double precision matters (particle weights, the ridge solve)."""
+    if isinstance(values, torch.Tensor):
+        return values.detach().to("cpu").to(torch.float64)
+    return torch.as_tensor(np.asarray(values, dtype=np.float64))
+
+
 def describe_environment() -> dict[str, str]:
     """Versions and hardware, for the welcome notebook and for every reported speed figure."""
     import cv2

@@ -11,7 +11,7 @@ from deeptrack_lite.evaluation import (evaluate, plot_attributes, plot_ope, plot
 from deeptrack_lite.trackers import Tracker, register_tracker
 
 
-@register_tracker("test_jitter", "test double: ground-truth-free jitter around the initial box, seeded by numpy")
+@register_tracker("test_jitter", "test double: ground-truth-free jitter around the initial box, from its own rng")
 class JitterTracker(Tracker):
     PARAMS = {"sigma": (3.0, "pixels of random jitter")}
 
@@ -19,7 +19,7 @@ class JitterTracker(Tracker):
         self._box = box.copy()
 
     def _update(self, image):
-        return self._box + np.r_[np.random.normal(0, self.params["sigma"], 2), 0, 0]
+        return self._box + np.r_[self.rng.normal(0, self.params["sigma"], 2), 0, 0]
 
 
 @register_tracker("test_crash", "test double: fails on the third frame")

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from ..errors import DataError
+from ..runtime import host_float64
 
 
 def box_deltas(boxes, targets) -> np.ndarray:
@@ -39,17 +40,18 @@ class RidgeBoxRegressor:
     """Ridge regression (L2 weight ``alpha``, an unpenalised intercept) from features to box corrections.
 
     ``fit`` solves it in closed form in the dual (``n`` x ``n``, cheap when there are fewer samples than
-    feature dimensions, as here: ~1000 samples of a few thousand features)."""
+    feature dimensions, as here: ~1000 samples of a few thousand features). It solves in float64 on the CPU,
+    whatever device the features come from (Apple's MPS has no float64)."""
 
     def __init__(self, alpha: float = 1000.0):
         self.alpha = float(alpha)
         self.weights: torch.Tensor | None = None
 
     def fit(self, features: torch.Tensor, boxes, target) -> "RidgeBoxRegressor":
-        X = features.reshape(len(features), -1).double()
+        X = host_float64(features).reshape(len(features), -1)
         if len(X) < 2:
             raise DataError("box regression needs at least 2 samples")
-        Y = torch.as_tensor(box_deltas(boxes, target), dtype=torch.float64, device=X.device)
+        Y = torch.as_tensor(box_deltas(boxes, target), dtype=torch.float64)
         self.x_mean, self.y_mean = X.mean(0), Y.mean(0)
         Xc, Yc = X - self.x_mean, Y - self.y_mean
         gram = Xc @ Xc.T + self.alpha * torch.eye(len(X), dtype=X.dtype, device=X.device)
@@ -59,8 +61,8 @@ class RidgeBoxRegressor:
     def predict_deltas(self, features: torch.Tensor) -> np.ndarray:
         if self.weights is None:
             raise DataError("call fit() before predict()")
-        X = features.reshape(len(features), -1).double()
-        return ((X - self.x_mean) @ self.weights + self.y_mean).cpu().numpy()
+        X = host_float64(features).reshape(len(features), -1)
+        return ((X - self.x_mean) @ self.weights + self.y_mean).numpy()
 
     def predict(self, features: torch.Tensor, boxes) -> np.ndarray:
         """The corrected boxes (N x 4, xywh)."""

@@ -17,6 +17,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .seeded import Dropout2d, default_init_
+
 
 def gaussian_heatmap(shape_hw, centers, sigmas, device=None) -> torch.Tensor:
     """N x 1 x H x W Gaussians of peak 1, one per row of ``centers`` (N x 2, x and y in map cells, cell
@@ -36,10 +38,17 @@ class SelectionNet(nn.Module):
 
     def __init__(self, channels: int, kernel: int = 3, dropout: float = 0.3):
         super().__init__()
-        self.dropout = nn.Dropout2d(dropout)
+        self.dropout = Dropout2d(dropout)
         self.conv = nn.Conv2d(channels, 1, kernel, padding=kernel // 2)
         nn.init.normal_(self.conv.weight, std=1e-3)
         nn.init.zeros_(self.conv.bias)
+
+    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
+        """The constructor's initialisation again, drawn from ``generator`` (see :mod:`.seeded`)."""
+        default_init_(self.conv, generator)
+        with torch.no_grad():
+            nn.init.normal_(self.conv.weight, std=1e-3, generator=generator)
+            nn.init.zeros_(self.conv.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.conv(self.dropout(x))
@@ -57,6 +66,14 @@ class HeatmapNet(nn.Module):
         self.conv2 = nn.Conv2d(hidden, 1, k2, padding=k2 // 2)
         nn.init.normal_(self.conv2.weight, std=1e-3)
         nn.init.zeros_(self.conv2.bias)
+
+    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
+        """The constructor's initialisation again, drawn from ``generator`` (see :mod:`.seeded`)."""
+        default_init_(self.conv1, generator)
+        default_init_(self.conv2, generator)
+        with torch.no_grad():
+            nn.init.normal_(self.conv2.weight, std=1e-3, generator=generator)
+            nn.init.zeros_(self.conv2.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.conv2(F.relu(self.conv1(x)))

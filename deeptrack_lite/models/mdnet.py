@@ -34,6 +34,8 @@ import torch.nn.functional as F
 
 from ..crops import crop_and_resize, image_to_tensor
 from ..errors import DataError
+from ..fileio import load_torch_file, write_provenance
+from .seeded import Dropout, default_init_
 
 CROP = 107      # MDNet's input size
 TARGET = 75     # the box's size inside the crop (16 pixels of context on each side)
@@ -51,7 +53,10 @@ def _imagenet_state(path):
 
 @lru_cache(maxsize=4)
 def _weight_file(path: str, mtime: float) -> dict:
-    return torch.load(path, map_location="cpu", weights_only=True)
+    data = load_torch_file(path, "MDNet weights")
+    if not isinstance(data, dict):
+        raise DataError(f"{path} holds a {type(data).__name__}, not MDNet weights")
+    return data
 
 
 class MDNet(nn.Module):
@@ -79,24 +84,27 @@ class MDNet(nn.Module):
         self.stride = 2 * math.prod(b._depthwise_conv.stride[0] for b in self.blocks)
         self.roi_size = roi_size
         self.feature_dim = self.channels * roi_size * roi_size
-        self.fc4 = nn.Sequential(nn.Dropout(dropout), nn.Linear(self.feature_dim, fc_width), nn.ReLU())
-        self.fc5 = nn.Sequential(nn.Dropout(dropout), nn.Linear(fc_width, fc_width), nn.ReLU())
+        self.fc4 = nn.Sequential(Dropout(dropout), nn.Linear(self.feature_dim, fc_width), nn.ReLU())
+        self.fc5 = nn.Sequential(Dropout(dropout), nn.Linear(fc_width, fc_width), nn.ReLU())
         self.branches = nn.ModuleList(self._new_branch() for _ in range(n_domains))
         self.frozen_blocks = trunk_blocks - train_blocks
         self.stem.requires_grad_(False)
         for block in self.blocks[:self.frozen_blocks]:
             block.requires_grad_(False)
 
-    def _new_branch(self) -> nn.Module:
-        fc6 = nn.Linear(self.fc5[1].out_features, 1)
-        nn.init.normal_(fc6.weight, std=0.01)
-        nn.init.zeros_(fc6.bias)
-        return nn.Sequential(nn.Dropout(self.settings["dropout"]), fc6)
+    def _new_branch(self, generator: torch.Generator | None = None) -> nn.Module:
+        fc6 = nn.Linear(self.fc5[1].out_features, 1).to(self.fc4[1].weight.device)
+        if generator is not None:  # the draws the constructor made, from the caller's generator instead
+            default_init_(fc6, generator)
+        with torch.no_grad():
+            nn.init.normal_(fc6.weight, std=0.01, generator=generator)
+            nn.init.zeros_(fc6.bias)
+        return nn.Sequential(Dropout(self.settings["dropout"]), fc6)
 
-    def reset_branches(self, n: int = 1) -> None:
-        """Replace the domain branches by ``n`` fresh ones (the online tracker starts a new fc6 per video)."""
-        device = self.fc4[1].weight.device
-        self.branches = nn.ModuleList(self._new_branch().to(device) for _ in range(n))
+    def reset_branches(self, n: int = 1, generator: torch.Generator | None = None) -> None:
+        """Replace the domain branches by ``n`` fresh ones (the online tracker starts a new fc6 per video),
+        initialised from ``generator`` (on the network's device; None: torch's global RNG)."""
+        self.branches = nn.ModuleList(self._new_branch(generator) for _ in range(n))
 
     def train(self, mode: bool = True):
         super().train(mode)
@@ -249,12 +257,12 @@ def _weights_path(path) -> Path:
 def save_mdnet(net: MDNet, path, provenance: dict, *, half: bool = True) -> None:
     """Write the learned weights (float16 when ``half``: half the size, differences far below the training
     noise), the settings and the provenance (also written beside it as ``.json``)."""
-    from ..fileio import atomic_torch_save, atomic_write_text
+    from ..fileio import atomic_torch_save
 
     state = {k: (v.half() if half and v.is_floating_point() else v).cpu() for k, v in net.learned_state().items()}
     atomic_torch_save({"settings": json.dumps(net.settings), "n_domains": len(net.branches), "state": state,
                        "provenance": json.dumps(provenance)}, path)
-    atomic_write_text(Path(path).with_suffix(".json"), json.dumps(provenance, indent=2) + "\n")
+    write_provenance(path, provenance)
 
 
 def load_mdnet(path=None, device="cpu", n_domains: int | None = None) -> MDNet:
@@ -272,7 +280,7 @@ def load_mdnet(path=None, device="cpu", n_domains: int | None = None) -> MDNet:
     except DataError:
         raise
     except Exception as exc:  # a damaged or foreign file
-        raise DataError(f"cannot load MDNet weights from {path}: {str(exc).splitlines()[0][:300]}") from None
+        raise DataError(f"cannot load MDNet weights from {path}: {(str(exc).strip().splitlines() or [''])[0][:300]}") from None
     learned = set(net.learned_state())
     if unexpected or learned & set(missing):
         raise DataError(f"{path} does not hold MDNet weights of these settings (missing {sorted(learned & set(missing))[:3]}, "

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from ..boxes import as_box
+from ..runtime import host_float64
 
 CX, CY, LS, LA, VX, VY = range(6)
 
@@ -41,20 +42,28 @@ class ParticleFilter:
     side); ``scale_noise`` and ``aspect_noise`` (std of log-scale and log-aspect steps); ``velocity`` (a
     constant-velocity state instead of a random walk) with ``velocity_damping``; ``resample_threshold`` (resample
     when ESS < threshold x N; 1.0 resamples every step, 0 never); ``estimate`` ("mean": weighted mean state,
-    "best": the heaviest particle).
+    "best": the heaviest particle); ``generator`` (a CPU ``torch.Generator``, e.g. a tracker's own) or ``seed``.
+
+    The state lives on the CPU in float64 whatever device the observation model runs on: it is a few hundred
+    rows of six numbers, and Apple's MPS has no float64. ``boxes()`` are CPU float64; a likelihood computed
+    on another device is brought back (as float64) before it weighs the particles.
     """
+
+    device = torch.device("cpu")
 
     def __init__(self, n_particles: int = 300, *, translation_noise: float = 0.1, scale_noise: float = 0.02,
                  aspect_noise: float = 0.0, velocity: bool = False, velocity_damping: float = 0.8,
-                 resample_threshold: float = 0.5, estimate: str = "mean", device="cpu", seed: int = 0):
+                 resample_threshold: float = 0.5, estimate: str = "mean", seed: int = 0,
+                 generator: torch.Generator | None = None):
         if n_particles < 1:
             raise ValueError("n_particles must be positive")
         self.n = int(n_particles)
         self.translation_noise, self.scale_noise, self.aspect_noise = translation_noise, scale_noise, aspect_noise
         self.velocity, self.velocity_damping = velocity, velocity_damping
         self.resample_threshold, self.estimate_mode = resample_threshold, estimate
-        self.device = torch.device(device)
-        self.generator = torch.Generator(device=self.device).manual_seed(int(seed))
+        if generator is not None and generator.device.type != "cpu":
+            raise ValueError("the particle filter's state is on the CPU: give it a CPU generator")
+        self.generator = generator if generator is not None else torch.Generator().manual_seed(int(seed))
         self.history: list[dict] = []
 
     # ------------------------------------------------------------------ state <-> boxes
@@ -94,8 +103,8 @@ class ParticleFilter:
     def weigh(self, likelihood: torch.Tensor | None = None, log_likelihood: torch.Tensor | None = None) -> None:
         """Multiply the weights by the observation likelihood (give it, or its log for numerical safety)."""
         if log_likelihood is None:
-            log_likelihood = torch.log(torch.as_tensor(likelihood, device=self.device, dtype=torch.float64).clamp_min(1e-300))
-        logw = torch.log(self.weights) + torch.as_tensor(log_likelihood, device=self.device, dtype=torch.float64)
+            log_likelihood = torch.log(host_float64(likelihood).clamp_min(1e-300))
+        logw = torch.log(self.weights) + host_float64(log_likelihood)
         logw = torch.nan_to_num(logw, nan=-torch.inf)
         if torch.isinf(logw).all():  # every particle impossible: keep the prior rather than divide by zero
             logw = torch.zeros_like(logw)

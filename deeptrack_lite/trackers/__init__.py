@@ -1,8 +1,8 @@
 """Trackers behind one protocol (``init(image, box)`` / ``update(image) -> box``), their registry and the
 generic tracking loop. Importing this package registers every tracker it ships."""
 from .base import (IdentityTracker, Tracker, TrackingRun, available_trackers, create_tracker, describe_trackers,
-                   register_tracker, track)
+                   register_tracker, track, tracker_class)
 from . import classic, dlt, fcnt, mdnet, opencv  # noqa: F401  (registers the classic trackers, DLT, FCNT, MDNet and the OpenCV baselines)
 
 __all__ = ["IdentityTracker", "Tracker", "TrackingRun", "available_trackers", "create_tracker",
-           "describe_trackers", "register_tracker", "track"]
+           "describe_trackers", "register_tracker", "track", "tracker_class"]

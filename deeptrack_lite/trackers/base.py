@@ -6,6 +6,14 @@
 
 A tracker never raises on a hard frame: it returns its best guess (the last box when it has nothing
 better) and may explain itself in ``tracker.last_info``.
+
+Randomness is part of the protocol: ``create_tracker(name, seed=s)``; the base class owns the generators a
+tracker draws from (``self.rng``, a ``numpy.random.Generator``; ``self.generator``, a ``torch.Generator`` on
+the tracker's device; ``self.new_generator(device)`` for further independent streams), all made anew from
+the seed at every ``init``. So one seed fixes one run, different seeds give different runs of a stochastic
+tracker, and nothing global carries state from one tracker instance to another. The class flag
+``deterministic`` says that seeds cannot matter (the runner then runs one seed and reuses it);
+``repeatable = False`` marks a tracker whose randomness no seed reaches (OpenCV's MIL).
 """
 from __future__ import annotations
 
@@ -14,8 +22,9 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
+import torch
 
-from ..boxes import check_box_in_image
+from ..boxes import check_box_in_image, clip_box
 from ..errors import DeepTrackError, FrameError, TrackerError
 from ..images import as_rgb_image
 from ..runtime import device as pick_device, device_name
@@ -45,12 +54,18 @@ def describe_trackers() -> dict[str, str]:
     return {name: _REGISTRY[name][1] for name in available_trackers()}
 
 
-def create_tracker(name: str, device="auto", **params) -> "Tracker":
-    """Build a tracker by name; ``params`` override its documented defaults (``Tracker.PARAMS``)."""
+def tracker_class(name: str) -> type:
+    """The registered class of a tracker name (its flags: ``deterministic``, ``repeatable``, ``min_size``)."""
     key = str(name).strip().lower()
     if key not in _REGISTRY:
         raise TrackerError(f"unknown tracker {name!r}; available: {', '.join(available_trackers())}")
-    return _REGISTRY[key][0](device=device, **params)
+    return _REGISTRY[key][0]
+
+
+def create_tracker(name: str, device="auto", seed: int = 0, **params) -> "Tracker":
+    """Build a tracker by name; ``seed`` fixes its random numbers, ``params`` override its documented
+    defaults (``Tracker.PARAMS``)."""
+    return tracker_class(name)(device=device, seed=seed, **params)
 
 
 class Tracker:
@@ -59,32 +74,60 @@ class Tracker:
 
     name = "tracker"
     PARAMS: dict[str, tuple] = {}
+    deterministic = False  # True: no random numbers, so every seed gives the same run (as got10k's is_deterministic)
+    repeatable = True      # False: the tracker draws from a generator no seed reaches, so two runs may differ
+    min_size = 1.0         # the smallest width and height (pixels, of the part inside the image) init accepts
 
-    def __init__(self, device="auto", **params):
+    def __init__(self, device="auto", seed: int = 0, **params):
         unknown = sorted(set(params) - set(self.PARAMS))
         if unknown:
             known = ", ".join(self.PARAMS) or "none"
             raise TrackerError(f"{self.name}: unknown parameter(s) {', '.join(unknown)}; known: {known}")
+        try:
+            self.seed = int(seed)
+        except (TypeError, ValueError):
+            raise TrackerError(f"{self.name}: seed must be an integer, got {seed!r}") from None
         self.device = pick_device(device)
         self.params = {k: v[0] for k, v in self.PARAMS.items()}
         self.params.update(params)
         self.last_info: dict = {}
         self.last_box: np.ndarray | None = None
         self._frame_shape = None
+        self._reset_random()
 
     @classmethod
     def help(cls) -> str:
         """The tracker's parameters with their defaults and meaning."""
         lines = [f"{cls.name}: {(cls.__doc__ or '').strip().splitlines()[0] if cls.__doc__ else ''}"]
         lines += [f"  {k} = {v[0]!r}: {v[1]}" for k, v in cls.PARAMS.items()]
+        lines.append("  seed: " + ("no effect (deterministic)" if cls.deterministic else
+                                   "create_tracker(name, seed=...) fixes the run" if cls.repeatable else
+                                   "no effect: its random numbers are OpenCV's own, so runs are not repeatable"))
+        lines.append(f"  smallest initial box: {cls.min_size:g} x {cls.min_size:g} pixels inside the image")
         return "\n".join(lines)
 
+    # ------------------------------------------------------------------ randomness (one place for all trackers)
+    def _reset_random(self) -> None:
+        self.rng = np.random.default_rng(self.seed)
+        self.generator = self.new_generator()
+
+    def new_generator(self, device=None) -> torch.Generator:
+        """A fresh ``torch.Generator`` seeded with this tracker's seed, on ``device`` (default: the tracker's).
+        For a further independent stream, e.g. a particle filter that lives on the CPU."""
+        return torch.Generator(device=self.device if device is None else device).manual_seed(self.seed)
+
     def init(self, image, box) -> None:
-        """Start tracking the object in ``box`` (x, y, w, h) of ``image``."""
+        """Start tracking the object in ``box`` (x, y, w, h) of ``image``; the random generators start again
+        from the seed, so the same frames and seed give the same run."""
         image = as_rgb_image(image, what="initial frame")
         box = check_box_in_image(box, image.shape, what="initial box")
+        inside = clip_box(box, image.shape)
+        if min(inside[2], inside[3]) < self.min_size:
+            raise TrackerError(f"{self.name} needs an initial box of at least {self.min_size:g} x {self.min_size:g} "
+                               f"pixels inside the image; {box.tolist()} has {inside[2]:g} x {inside[3]:g}")
         self._frame_shape = image.shape
         self.last_info = {}
+        self._reset_random()
         self._init(image, box)
         self.last_box = box.copy()
 
@@ -109,12 +152,14 @@ class Tracker:
 
     def __repr__(self) -> str:
         changed = {k: v for k, v in self.params.items() if v != self.PARAMS[k][0]}
-        return f"{type(self).__name__}(name={self.name!r}, device={str(self.device)!r}, params={changed})"
+        return f"{type(self).__name__}(name={self.name!r}, device={str(self.device)!r}, seed={self.seed}, params={changed})"
 
 
 @register_tracker("identity", "returns the initial box on every frame: a floor for every metric, and a test double")
 class IdentityTracker(Tracker):
     """Returns the initial box on every frame."""
+
+    deterministic = True
 
     def _init(self, image, box):
         self._box = box.copy()
@@ -153,14 +198,15 @@ class TrackingRun:
         return len(self.boxes)
 
 
-def track(tracker, sequence, *, progress: bool = True, keep_info: bool = False, init_box=None) -> TrackingRun:
-    """Run a tracker (an instance or a registered name) over a sequence, one-pass, from frame 0.
+def track(tracker, sequence, *, progress: bool = True, keep_info: bool = False, init_box=None, seed: int = 0) -> TrackingRun:
+    """Run a tracker (an instance, or a registered name created with ``seed``) over a sequence, one-pass,
+    from frame 0.
 
     If a frame cannot be read, :class:`FrameError` is raised with ``partial_result`` holding the run
     up to the last good frame, so nothing already computed is lost.
     """
     if isinstance(tracker, str):
-        tracker = create_tracker(tracker)
+        tracker = create_tracker(tracker, seed=seed)
     n = len(sequence)
     boxes = np.full((n, 4), np.nan)
     times = np.zeros(n)

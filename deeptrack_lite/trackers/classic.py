@@ -24,9 +24,11 @@ from ..crops import crop_and_resize, image_size, image_to_tensor
 from ..errors import TrackerError
 from ..features.handcrafted import bhattacharyya, color_bins, color_histograms, hog_features, kernel_histogram
 from ..features.sampling import gaussian_samples, translation_grid, visible_training_samples
+from ..models.seeded import default_init_
 from ..models.subspace import IncrementalPCA
 from ..motion import meanshift as ms
 from ..motion.particle_filter import ParticleFilter
+from ..runtime import host_float64
 from ..training.online import SampleMemory, train_binary_classifier
 from .base import Tracker, register_tracker
 
@@ -49,6 +51,8 @@ class ObservationMapMixin:
 class TemplateTracker(ObservationMapMixin, Tracker):
     """Generative template tracker: the model is one image of the target; the best candidate is the one that
     reconstructs it best (highest normalised cross-correlation, or lowest sum of squared differences)."""
+
+    deterministic = True
 
     PARAMS = {
         "match": ("ncc", "ncc: normalised cross-correlation (insensitive to brightness and contrast); ssd: squared differences"),
@@ -127,14 +131,13 @@ class ParticleTrackerBase(Tracker):
         "scale_noise": (0.02, "std of a particle's log-scale step"),
         "velocity": (False, "constant-velocity motion model instead of a random walk"),
         "resample_threshold": (0.5, "resample when the effective sample size falls below this fraction"),
-        "seed": (0, "seed of the particle filter's random numbers"),
     }
 
     def _make_filter(self, box, estimate: str = "mean"):
         p = self.params
         self.pf = ParticleFilter(p["n_particles"], translation_noise=p["translation_noise"], scale_noise=p["scale_noise"],
                                  velocity=p["velocity"], resample_threshold=p["resample_threshold"], estimate=estimate,
-                                 device=self.device, seed=p["seed"])
+                                 generator=self.new_generator("cpu"))  # the filter's state lives on the CPU
         self.pf.init(box)
 
     def _record_particles(self):
@@ -171,7 +174,7 @@ class IVTTracker(ObservationMapMixin, ParticleTrackerBase):
     def _update(self, image):
         image = image_to_tensor(image, self.device)  # once per frame, for every particle's crop
         sigma2 = self.params["sigma"] ** 2
-        box = self.pf.step(lambda boxes: -self.pca.reconstruction_error(self._patches(image, boxes)).double() / sigma2)
+        box = self.pf.step(lambda boxes: -host_float64(self.pca.reconstruction_error(self._patches(image, boxes))) / sigma2)
         self._record_particles()
         self._buffer.append(self._patches(image, box[None]))
         if len(self._buffer) >= self.params["batch"]:
@@ -203,7 +206,6 @@ class DiscriminativeTracker(ObservationMapMixin, Tracker):
         "update_steps": (5, "training steps per confident frame"),
         "memory": (10, "frames of positives kept for online updates (negatives: the last 3)"),
         "top_k": (5, "the box is the mean of the k best candidates"),
-        "seed": (0, "seed of the sampling"),
     }
     MAP_KIND = "classifier score (probability of 'object')"
     PATCH = 32
@@ -214,7 +216,8 @@ class DiscriminativeTracker(ObservationMapMixin, Tracker):
         return torch.cat([hog_features(crops), colour - colour.mean(dim=1, keepdim=True)], dim=1)
 
     def _train(self, steps: int) -> None:
-        losses = train_binary_classifier(self.clf, self.opt, self.memory.positives(), self.memory.negatives(), steps)
+        losses = train_binary_classifier(self.clf, self.opt, self.memory.positives(), self.memory.negatives(), steps,
+                                         generator=self.generator)
         self.last_info["loss"] = losses[-1]
 
     def _collect(self, image, box) -> bool:
@@ -226,12 +229,11 @@ class DiscriminativeTracker(ObservationMapMixin, Tracker):
 
     def _init(self, image, box):
         p = self.params
-        self.rng = np.random.default_rng(p["seed"])
-        torch.manual_seed(p["seed"])
         self.memory = SampleMemory(frames=p["memory"], neg_frames=3)
         if not self._collect(image, box):
             raise TrackerError(f"discriminative: cannot sample training boxes around the initial box {box.tolist()}")
         self.clf = torch.nn.Linear(self.memory.positives().shape[1], 1).to(self.device)
+        default_init_(self.clf, self.generator)  # torch's default initialisation, from this run's generator
         self.opt = torch.optim.Adam(self.clf.parameters(), lr=p["lr"], weight_decay=p["l2"])
         self._train(p["init_steps"])
         self._box = box.copy()
@@ -290,7 +292,7 @@ class ColorParticleFilterTracker(ParticleTrackerBase):
         """-lambda (1 - rho) for each box: the observation model, public so notebooks can step by hand."""
         boxes = boxes.cpu().numpy() if isinstance(boxes, torch.Tensor) else np.asarray(boxes)
         rho = bhattacharyya(self._hists(image, boxes), self.q)
-        return torch.as_tensor(-self.params["lam"] * (1 - rho), device=self.device)
+        return host_float64(-self.params["lam"] * (1 - rho))  # float64 on the CPU, where the particle filter lives
 
     def _update(self, image):
         image = image_to_tensor(image, self.device)  # once per frame, for every particle's crop
@@ -310,6 +312,8 @@ class MeanShiftTracker(Tracker):
     """Comaniciu-Ramesh-Meer kernel-based tracking: mean-shift iterations to the mode of the Bhattacharyya
     coefficient; with ``scale_adapt`` the box size is chosen among 0.9x, 1x and 1.1x by the best coefficient
     and smoothed (gamma), as in the paper."""
+
+    deterministic = True
 
     PARAMS = {
         "bins": (16, "histogram bins per colour channel"),
@@ -348,6 +352,8 @@ class CamShiftTracker(Tracker):
     """Continuously adaptive mean shift: pixels are weighted by how much more frequent their colour is on
     the target than around it (a ratio-histogram back-projection); mean shift moves the window to the
     weight's centroid, and the second moments of the weights give the box's size and orientation."""
+
+    deterministic = True
 
     PARAMS = {
         "bins": (16, "histogram bins per colour channel"),

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import numpy as np
 import torch
 
 from ..crops import crop_and_resize, image_size, image_to_tensor
 from ..errors import TrackerError
 from ..features.sampling import visible_training_samples
 from ..models.sdae import SDAE, SDAEClassifier, load_sdae, standardize_patches
+from ..models.seeded import default_init_, reset_parameters
+from ..runtime import host_float64
 from ..training.online import SampleMemory, train_binary_classifier
 from .base import register_tracker
 from .classic import ObservationMapMixin, ParticleTrackerBase
@@ -31,15 +32,20 @@ def _pretrained_state(path):
     return model.config(), {k: v.clone() for k, v in model.state_dict().items()}
 
 
-def dlt_network(weights=None, pretrained: bool = True, seed: int = 0, device="cpu") -> SDAEClassifier:
+def dlt_network(weights=None, pretrained: bool = True, seed: int = 0, device="cpu",
+                generator: torch.Generator | None = None) -> SDAEClassifier:
     """A fresh DLT network: the SDAE encoder (pretrained weights from ``weights``, the shipped default when
-    None; or, with ``pretrained=False``, the same layers randomly initialised) + a sigmoid classifier."""
+    None; or, with ``pretrained=False``, the same layers randomly initialised) + a sigmoid classifier.
+    The random initial weights come from ``generator`` (on ``device``), else from a new one seeded ``seed``."""
     config, state = _pretrained_state(None if weights is None else str(weights))
-    torch.manual_seed(seed)
-    sdae = SDAE(config["sizes"], config["patch"])
+    generator = generator if generator is not None else torch.Generator(device=device).manual_seed(seed)
+    sdae = SDAE(config["sizes"], config["patch"]).to(device)
+    reset_parameters(sdae, generator)
     if pretrained:
         sdae.load_state_dict(state)
-    return SDAEClassifier(sdae).to(device)
+    net = SDAEClassifier(sdae).to(device)
+    default_init_(net.classifier, generator)
+    return net
 
 
 @register_tracker("dlt", "DLT: SDAE encoder pretrained off-line + classifier fine-tuned online, particle filter, "
@@ -102,9 +108,7 @@ class DLTTracker(ObservationMapMixin, ParticleTrackerBase):
 
     def _init(self, image, box):
         p = self.params
-        self.rng = np.random.default_rng(p["seed"])
-        self.generator = torch.Generator(device=self.device).manual_seed(p["seed"])
-        self.net = dlt_network(p["weights"], p["pretrained"], p["seed"], self.device)
+        self.net = dlt_network(p["weights"], p["pretrained"], device=self.device, generator=self.new_generator())
         groups = [{"params": self.net.classifier.parameters(), "lr": p["lr"]}]
         if p["encoder_lr"] > 0:
             groups.append({"params": self.net.encoder.parameters(), "lr": p["encoder_lr"]})
@@ -127,8 +131,8 @@ class DLTTracker(ObservationMapMixin, ParticleTrackerBase):
         image = image_to_tensor(image, self.device)  # once per frame, for particles and samples
         scored = {}
 
-        def log_likelihood(boxes):
-            scored["boxes"], scored["conf"] = boxes, self.confidence(image, boxes).double()
+        def log_likelihood(boxes):  # float64 on the CPU, where the particle filter lives (MPS has no float64)
+            scored["boxes"], scored["conf"] = boxes, host_float64(self.confidence(image, boxes))
             return p["sharpness"] * torch.log(scored["conf"].clamp_min(1e-12))
 
         box = self.pf.step(log_likelihood)

@@ -22,6 +22,7 @@ from ..crops import crop_and_resize, image_to_tensor
 from ..errors import TrackerError
 from ..features.backbones import backbone as load_backbone
 from ..models.fcnt import HeatmapNet, SelectionNet, fit_heatmap, gaussian_heatmap, map_significance, select_maps
+from ..models.seeded import seeded
 from .base import Tracker, register_tracker
 
 
@@ -69,7 +70,6 @@ class FCNTTracker(Tracker):
         "memory": (6, "recent frames whose samples SNet's update uses (the first frame's are always kept)"),
         "update_interval": (10, "fine-tune SNet every this many frames (0: only when a distractor shows)"),
         "update_steps": (8, "SNet fine-tuning steps per update"),
-        "seed": (0, "seed of the first frame's random regions and the networks' initial weights"),
     }
 
     # ------------------------------------------------------------------ geometry and features
@@ -138,8 +138,8 @@ class FCNTTracker(Tracker):
     def _init(self, image, box):
         p = self.params
         self.backbone = load_backbone(p["backbone"], self.device, p["backbone_weights"])
-        torch.manual_seed(p["seed"])  # after the backbone: building it the first time draws random numbers
-        rng = np.random.default_rng(p["seed"])
+        rng = self.rng  # the first frame's random regions
+        init = self.new_generator()  # the networks' initial weights and the selection networks' dropout
         if self.grid() < 4:
             raise TrackerError(f"fcnt: roi_size {p['roi_size']} gives a heat map under 4 x 4 cells")
         self.scale_of = None  # a new target: new first-frame feature scales
@@ -165,14 +165,14 @@ class FCNTTracker(Tracker):
         # Feature-map selection, one selection network per layer
         self.significance, selected = {}, {}
         for layer, k in (("low", p["select_low"]), ("high", p["select_high"])):
-            sel_net = SelectionNet(feats[layer].shape[1]).to(self.device)
+            sel_net = seeded(SelectionNet(feats[layer].shape[1]).to(self.device), init)
             fit_heatmap(sel_net, feats[layer], targets, p["select_steps"], lr=p["select_lr"])
             self.significance[layer] = map_significance(sel_net, feats[layer], targets)
             selected[layer] = select_maps(self.significance[layer], k)
         self.sel_low, self.sel_high = selected["low"], selected["high"]
 
-        self.gnet = HeatmapNet(len(self.sel_high)).to(self.device)
-        self.snet = HeatmapNet(len(self.sel_low)).to(self.device)
+        self.gnet = seeded(HeatmapNet(len(self.sel_high)).to(self.device), init)
+        self.snet = seeded(HeatmapNet(len(self.sel_low)).to(self.device), init)
         self.init_loss = {
             "gnet": fit_heatmap(self.gnet, feats["high"][:, self.sel_high], targets, p["init_steps"], lr=p["lr"])[-1],
             "snet": fit_heatmap(self.snet, feats["low"][:, self.sel_low], targets, p["init_steps"], lr=p["lr"])[-1]}

@@ -25,6 +25,7 @@ from ..errors import BoxError, TrackerError
 from ..features.sampling import gaussian_samples, negative_samples, positive_samples, samples_in_iou_range
 from ..models.box_regression import RidgeBoxRegressor
 from ..models.mdnet import load_mdnet, region_features
+from ..models.seeded import use_generator
 from ..training.online import SampleMemory, train_binary_classifier
 from .base import Tracker, register_tracker
 from .classic import ObservationMapMixin
@@ -39,7 +40,6 @@ class MDNetTracker(ObservationMapMixin, Tracker):
 
     PARAMS = {
         "weights": (None, "MDNet weight file from train-mdnet (None: the package's shipped weights)"),
-        "seed": (0, "seed of the samplers and of the new branch"),
         "search": (5.0, "side of the region whose conv features are computed once per frame, in target sizes"),
         "n_candidates": (256, "candidate boxes per frame"),
         "trans": (0.3, "std of a candidate's shift, in box sizes (py-MDNet's 0.6 range)"),
@@ -110,14 +110,13 @@ class MDNetTracker(ObservationMapMixin, Tracker):
     def _init(self, image, box):
         p = self.params
         given = box
-        self.net = load_mdnet(p["weights"], self.device, n_domains=1)
-        torch.manual_seed(p["seed"])  # the new branch (after loading, which may draw from the global RNG)
-        self.net.reset_branches(1)
+        self.net = load_mdnet(p["weights"], self.device)
+        dropout = self.new_generator()  # the new branch's initial weights, then fc4-fc6's dropout masks
+        self.net.reset_branches(1, generator=dropout)
+        use_generator(self.net, dropout)
         self.net.requires_grad_(False)
         for part in (self.net.fc4, self.net.fc5, self.net.branches):  # online: fc4-fc6 only, conv layers fixed
             part.requires_grad_(True)
-        self.rng = np.random.default_rng(p["seed"])
-        self.generator = torch.Generator(device=self.device).manual_seed(p["seed"])
         self.opt = torch.optim.Adam([{"params": self.net.fc_parameters(), "lr": p["lr"]},
                                      {"params": self.net.branches.parameters(), "lr": p["lr_fc6"]}])
         wh = image_size(image)

@@ -26,8 +26,10 @@ def _pixel_rect(box, image_shape) -> tuple:
 
 
 class OpenCVTracker(Tracker):
-    """Adapter: RGB in, BGR to OpenCV; integer boxes clipped to the image; the last box on failure."""
+    """Adapter: RGB in, BGR to OpenCV; integer boxes clipped to the image; the last box on failure. An
+    initial box OpenCV refuses (``cv2.error``) becomes a :class:`TrackerError` that names it."""
 
+    deterministic = True
     CREATE: str = ""
     PARAMS_CLASS: str | None = None
     FIXED: dict = {}  # parameter values this adapter sets on purpose (documented per tracker)
@@ -61,7 +63,13 @@ class OpenCVTracker(Tracker):
 
     def _init(self, image, box):
         self._cv = self._create()
-        self._cv.init(cv2.cvtColor(image, cv2.COLOR_RGB2BGR), _pixel_rect(box, image.shape))
+        rect = _pixel_rect(box, image.shape)
+        try:
+            self._cv.init(cv2.cvtColor(image, cv2.COLOR_RGB2BGR), rect)
+        except cv2.error as exc:
+            raise TrackerError(f"{self.name}: OpenCV cannot start on the initial box {np.asarray(box).tolist()} "
+                               f"(pixels {rect} of a {image.shape[1]}x{image.shape[0]} frame): "
+                               f"{str(exc).strip().splitlines()[-1]}") from None
         self._box = np.asarray(box, dtype=np.float64)
 
     def _update(self, image):
@@ -88,7 +96,9 @@ class KCFTracker(OpenCVTracker):
 
 @register_tracker("csrt", "OpenCV CSRT (discriminative correlation filter with channel and spatial reliability)")
 class CSRTTracker(OpenCVTracker):
-    """OpenCV's CSRT (Lukezic et al., CVPR 2017)."""
+    """OpenCV's CSRT (Lukezic et al., CVPR 2017). Needs a box of at least 2 x 2 pixels."""
+
+    min_size = 2.0
 
     CREATE = "TrackerCSRT_create"
     PARAMS_CLASS = "TrackerCSRT_Params"
@@ -96,7 +106,16 @@ class CSRTTracker(OpenCVTracker):
 
 @register_tracker("mil", "OpenCV MIL (multiple instance learning, online boosting)")
 class MILTracker(OpenCVTracker):
-    """OpenCV's MIL (Babenko et al., CVPR 2009)."""
+    """OpenCV's MIL (Babenko et al., CVPR 2009). Needs a box of at least 5 x 5 pixels: on smaller ones
+    OpenCV's init loops forever (measured with OpenCV 4.13: 4 x 4 and 3 x 5 hang, 5 x 5 starts).
+
+    Not repeatable: MIL draws its random features from a process-wide generator inside OpenCV that
+    ``cv2.setRNGSeed`` does not reach, and that carries on from one MIL instance to the next, so two runs on
+    the same frames in one process give different boxes and no seed can fix them."""
+
+    deterministic = False
+    repeatable = False
+    min_size = 5.0
 
     CREATE = "TrackerMIL_create"
     PARAMS_CLASS = "TrackerMIL_Params"
@@ -104,7 +123,9 @@ class MILTracker(OpenCVTracker):
 
 @register_tracker("mosse", "OpenCV MOSSE (minimum output sum of squared error filter, grey level)")
 class MOSSETracker(OpenCVTracker):
-    """OpenCV's MOSSE (Bolme et al., CVPR 2010); fixed scale, no parameters."""
+    """OpenCV's MOSSE (Bolme et al., CVPR 2010); fixed scale, no parameters. Needs at least 2 x 2 pixels."""
+
+    min_size = 2.0
 
     CREATE = "legacy.TrackerMOSSE_create"
     PARAMS_CLASS = None
@@ -114,6 +135,7 @@ class _OpenCVHueTracker(Tracker):
     """OpenCV's meanShift / CamShift as its tutorial uses them: a hue histogram of the target (pixels of low
     saturation or brightness masked out), back-projected on each frame."""
 
+    deterministic = True
     PARAMS = {
         "bins": (16, "hue histogram bins"),
         "min_saturation": (30, "pixels below this saturation (0-255) are ignored: grey has no reliable hue"),
