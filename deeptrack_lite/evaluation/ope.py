@@ -14,7 +14,10 @@ complete result or none, and the next run resumes where it stopped.
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
+import os
+import sys
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,9 +28,8 @@ from .. import __version__
 from ..data.readers import read_boxes
 from ..data.sequence import Dataset
 from ..errors import AnnotationError, DataError, DeepTrackError, TrackerError
-from ..fileio import atomic_write_text
-from ..runtime import seed_everything
-from ..trackers import create_tracker, track
+from ..fileio import atomic_write_text, make_folder
+from ..trackers import create_tracker, track, tracker_class
 from .metrics import center_error, normalized_precision_curve, overlap, precision_curve, success_curve
 
 
@@ -91,6 +93,10 @@ def tracker_specs(trackers) -> list[TrackerSpec]:
     else:
         for t in trackers:
             specs.append(t if isinstance(t, TrackerSpec) else TrackerSpec(str(t).lower(), str(t).lower()))
+    for s in specs:
+        if "seed" in s.params:
+            raise TrackerError(f"tracker {s.label!r}: the seed is not a setting; give the runs' seeds as seeds=[...] "
+                               "(command line: --seeds 0,1,2)")
     labels = [s.label for s in specs]
     if len(set(labels)) != len(labels):
         raise TrackerError(f"tracker labels must be unique, got {labels}")
@@ -140,12 +146,18 @@ def read_result(run_dir, sequence) -> dict:
     times = None
     for candidate in (run_dir / "times" / f"{sequence.name}_time.txt", run_dir / f"{sequence.name}_time.txt"):
         if candidate.is_file():
-            values = np.array([float(v) for v in candidate.read_text().split()], dtype=np.float64)
+            try:
+                values = np.array([float(v) for v in candidate.read_text().split()], dtype=np.float64)
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise AnnotationError(f"{candidate}: the per-frame times must be numbers, one per line ({exc})") from None
             if len(values) == len(sequence):
                 times = values
             break
     info_path = run_dir / "info" / f"{sequence.name}.json"
-    info = json.loads(info_path.read_text()) if info_path.is_file() else {}
+    try:
+        info = json.loads(info_path.read_text()) if info_path.is_file() else {}
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise AnnotationError(f"{info_path}: not a JSON info file ({exc})") from None
     return {"boxes": boxes, "times": times, "info": info}
 
 
@@ -166,6 +178,7 @@ class SequenceScore:
     total_time: float | None
     init_time: float | None
     device: str
+    repeatable: bool = True
 
 
 def score_result(label: str, sequence, result: dict, seed=None) -> SequenceScore:
@@ -178,30 +191,126 @@ def score_result(label: str, sequence, result: dict, seed=None) -> SequenceScore
         total_time=float(np.sum(times)) if times is not None else None,
         init_time=float(times[0]) if times is not None else None,
         device=str(result["info"].get("device", "unknown")),
+        repeatable=bool(result["info"].get("repeatable", True)),
     )
 
 
+def _json_ready(value):
+    """Parameters as they read back from JSON (tuples become lists), so a stored run compares equal."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def run_settings(spec: TrackerSpec, sequence, seed) -> dict:
+    """What a stored result must have been run with to be reused: tracker, parameters, seed, the frames
+    (their count and a fingerprint of their ground truth, so a shorter or other range never passes for this
+    one) and the package version. Stored in ``info/<sequence>.json``."""
+    gt = np.nan_to_num(np.asarray(sequence.ground_truth, dtype=np.float64), nan=-1.0)
+    return {"tracker": spec.name, "params": _json_ready(spec.params), "seed": 0 if seed is None else int(seed),
+            "frames": len(sequence), "ground_truth_sha1": hashlib.sha1(np.round(gt, 3).tobytes()).hexdigest(),
+            "deeptrack_lite": __version__}
+
+
+def stale_reason(run_dir, sequence, settings: dict) -> str | None:
+    """Why the result stored in ``run_dir`` for ``sequence`` cannot be reused for ``settings`` (None: it can).
+    A missing result is not stale: it is simply run."""
+    path = Path(run_dir) / f"{sequence.name}.txt"
+    if not path.is_file():
+        return None
+    if not result_is_complete(run_dir, sequence):
+        return f"it has another number of boxes than the {len(sequence)} frames"
+    info_path = Path(run_dir) / "info" / f"{sequence.name}.json"
+    try:
+        info = json.loads(info_path.read_text())
+    except (OSError, ValueError):
+        return "it has no readable info file saying how it was made"
+    for key, want in settings.items():
+        have = info.get(key)
+        if have != want:
+            return f"it was made with {key} = {have!r}, not {want!r}"
+    return None
+
+
+def _run_one(cls: type, spec: TrackerSpec, seq, run_dir, device, settings: dict) -> None:
+    """One tracker on one sequence, its result written atomically (in this process or a child)."""
+    tracker = cls(device=device, seed=settings["seed"], **spec.params)
+    run = track(tracker, seq, progress=False)
+    info = dict(settings, device=run.device, fps=run.fps, init_time=float(run.times[0]),
+                repeatable=type(tracker).repeatable)
+    write_result(run_dir, seq.name, run.boxes, run.times, info)
+
+
+def _child(conn, *args) -> None:  # pragma: no cover - runs in the child process
+    try:
+        _run_one(*args)
+    except BaseException as exc:
+        conn.send("".join(traceback.format_exception_only(type(exc), exc)).strip())
+        conn.close()
+        os._exit(1)
+    conn.close()
+    os._exit(0)
+
+
+def _run_isolated(time_limit: float, *args) -> str | None:
+    """Run :func:`_run_one` in a child process killed after ``time_limit`` seconds, so that a tracker which
+    hangs in C++ (and ignores Ctrl-C) cannot stop the benchmark. Returns None, or why the run failed."""
+    import multiprocessing as mp
+
+    # Not fork: a process forked after torch has run its OpenMP threads can deadlock in the child. A fork
+    # server is a clean process with the package imported, forked once per run; spawn where there is none.
+    if "forkserver" in mp.get_all_start_methods():
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(["deeptrack_lite.evaluation.ope"])
+    else:  # pragma: no cover - Windows
+        ctx = mp.get_context("spawn")
+    receive, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_child, args=(send, *args), daemon=True)
+    child.start()
+    send.close()
+    try:
+        child.join(time_limit)
+    finally:
+        if child.is_alive():
+            child.kill()
+            child.join()
+            if not sys.exc_info()[0]:
+                return f"time limit: no result after {time_limit:g} s; the run was stopped"
+    try:
+        message = receive.recv() if receive.poll() else None
+    except EOFError:  # the child died without a word (killed, or crashed in C++)
+        message = None
+    if child.exitcode == 0:
+        return None
+    how = f"killed by signal {-child.exitcode}" if child.exitcode < 0 else f"exit code {child.exitcode}"
+    return message or f"the run's process died ({how})"
+
+
 def run_ope(trackers, dataset: Dataset, results_dir, *, seeds=None, device="auto", progress: bool = True,
-            overwrite: bool = False):
+            overwrite: bool = False, time_limit: float | None = None):
     """Run every tracker on every sequence (and seed), one pass from the first frame, then score.
 
-    - ``trackers``: see :func:`tracker_specs`; ``seeds``: a list of seeds for stochastic trackers (each
-      run is seeded with :func:`~deeptrack_lite.runtime.seed_everything`; without seeds, seed 0 is used
-      and results go straight under ``<tracker>/``).
-    - Results already complete on disk are skipped, so an interrupted benchmark resumes and loses
-      nothing; ``overwrite=True`` runs everything again.
+    - ``trackers``: see :func:`tracker_specs`. ``seeds``: seeds for stochastic trackers; each run is
+      ``create_tracker(name, seed=s)`` (without seeds, seed 0, and results go straight under ``<tracker>/``).
+      A tracker whose class is ``deterministic`` runs once, and its result stands for every seed.
+    - Results already on disk are reused only when their ``info`` file says they were made with the same
+      tracker, parameters, seed, frames and package version (:func:`run_settings`); otherwise they are run
+      again, and the report lists them in ``recomputed`` with the reason. ``overwrite=True`` runs everything.
+    - ``time_limit`` (seconds): each run goes to a child process that is stopped after that long, so a
+      tracker that hangs is recorded as failed and the others go on. None runs in this process. A child loads
+      its tracker's weights anew, which adds to the first frame's time (and so to the FPS figure).
     - A tracker that fails on a sequence does not stop the benchmark: the failure is recorded in
       ``report.failures`` and that sequence is left without a result.
 
     Returns an :class:`~deeptrack_lite.evaluation.report.OPEReport`.
     """
     specs = tracker_specs(trackers)
+    make_folder(results_dir)
     seed_list = list(seeds) if seeds is not None else [None]
     bar = None
     if progress:
         from tqdm.auto import tqdm
         bar = tqdm(total=len(specs) * len(seed_list) * len(dataset), desc="OPE", unit="run")
-    failures = {}
+    say = bar.write if bar is not None else (lambda text: print(text, file=sys.stderr))
+    failures, recomputed = {}, {}
     skipped = 0
     # sequence by sequence, so each sequence's frames are decoded (or rendered) once for all trackers
     jobs = ((spec, seed, seq) for seq in dataset for spec in specs for seed in seed_list)
@@ -214,26 +323,46 @@ def run_ope(trackers, dataset: Dataset, results_dir, *, seeds=None, device="auto
         run_dir = _run_dir(results_dir, spec.label, seed)
         if bar is not None:
             bar.set_postfix_str(f"{spec.label} on {seq.name}")
-        if not overwrite and result_is_complete(run_dir, seq):
+        try:
+            cls = tracker_class(spec.name)
+        except TrackerError as exc:
+            failures[(spec.label, seq.name, seed)] = f"{type(exc).__name__}: {exc}"
+            if bar is not None:
+                bar.update(1)
+            continue
+        first = seed_list[0]
+        settings = run_settings(spec, seq, first if cls.deterministic else seed)
+        stale = None if overwrite else stale_reason(run_dir, seq, settings)
+        if stale is None and not overwrite and result_is_complete(run_dir, seq):
             skipped += 1
+        elif cls.deterministic and seed != first and result_is_complete(_run_dir(results_dir, spec.label, first), seq) \
+                and stale_reason(_run_dir(results_dir, spec.label, first), seq, settings) is None:
+            # seeds cannot change a deterministic run: the first seed's result stands for this one
+            stored = read_result(_run_dir(results_dir, spec.label, first), seq)
+            write_result(run_dir, seq.name, stored["boxes"], stored["times"], dict(stored["info"], reused_for_seed=seed))
         else:
-            seed_everything(0 if seed is None else seed)
+            if stale is not None:
+                recomputed[(spec.label, seq.name, seed)] = stale
+                say(f"{spec.label} on {seq.name}" + (f" (seed {seed})" if seed is not None else "")
+                    + f": the stored result is not reused ({stale}); running it again")
+            # the class itself goes to a child (a tracker registered by a user's module is found there too), and
+            # the sequence as it came (lazy frames), not the cached copy
+            args = (cls, spec, (seq if time_limit is None else dataset[seq.name]), run_dir, device, settings)
             try:
-                tracker = create_tracker(spec.name, device=device, **spec.params)
-                run = track(tracker, seq, progress=False)
+                error = _run_isolated(time_limit, *args) if time_limit else _run_one(*args)
+            except KeyboardInterrupt:
+                raise
             except Exception as exc:  # one broken run must not cost the others
-                failures[(spec.label, seq.name, seed)] = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-            else:
-                info = {"tracker": spec.name, "params": spec.params, "seed": seed, "device": run.device,
-                        "frames": len(seq), "fps": run.fps, "init_time": float(run.times[0]),
-                        "deeptrack_lite": __version__}
-                write_result(run_dir, seq.name, run.boxes, run.times, info)
+                error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            if error:
+                failures[(spec.label, seq.name, seed)] = error
         if bar is not None:
             bar.update(1)
     if bar is not None:
         bar.close()
     report = evaluate(results_dir, dataset, trackers=[s.label for s in specs], seeds=seeds)
     report.failures.update(failures)
+    report.recomputed.update(recomputed)
     report.skipped_runs = skipped
     return report
 
@@ -248,9 +377,9 @@ def evaluate(results_dir, dataset: Dataset, *, trackers=None, seeds=None):
     from .report import OPEReport
 
     results_dir = Path(results_dir)
+    if not results_dir.is_dir():
+        raise DataError(f"no results folder at {results_dir}")
     if trackers is None:
-        if not results_dir.is_dir():
-            raise DataError(f"no results folder at {results_dir}")
         trackers = sorted(p.name for p in results_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
         if not trackers:
             raise DataError(f"{results_dir} holds no tracker folders")

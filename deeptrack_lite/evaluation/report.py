@@ -14,7 +14,12 @@ import numpy as np
 
 from ..data.sequence import Dataset
 from ..errors import DataError
+from ..fileio import make_folder
 from .metrics import PRECISION_THRESHOLDS, SUCCESS_THRESHOLDS, precision_at, success_auc
+
+
+NOT_REPEATABLE = ("† not repeatable: this tracker draws random numbers no seed reaches (OpenCV's MIL), so a second "
+                  "run of the same frames gives other boxes; its figures vary from run to run")
 
 
 @dataclass
@@ -25,6 +30,7 @@ class OPEReport:
     scores: dict  # (tracker, sequence, seed) -> SequenceScore
     missing: list = field(default_factory=list)
     failures: dict = field(default_factory=dict)
+    recomputed: dict = field(default_factory=dict)  # (tracker, sequence, seed) -> why the stored result was not reused
     skipped_runs: int = 0
 
     # ------------------------------------------------------------------ curves and scores
@@ -87,6 +93,7 @@ class OPEReport:
                 "device": ", ".join(devices),
                 "sequences": c["n_sequences"],
                 "complete": c["n_sequences"] == len(names),
+                "repeatable": all(s.repeatable for s in scores),
             })
         return rows
 
@@ -104,17 +111,18 @@ class OPEReport:
         for i, r in enumerate(rows, 1):
             auc = f"{r['success_auc']:.3f}" + (f" ± {r['success_auc_std']:.3f}" if several else "")
             prec = f"{r['precision_20px']:.3f}" + (f" ± {r['precision_20px_std']:.3f}" if several else "")
-            name = r["tracker"] + ("" if r["complete"] else f" (only {r['sequences']} seq.)")
+            name = r["tracker"] + ("" if r["repeatable"] else " †") + ("" if r["complete"] else f" (only {r['sequences']} seq.)")
             fps = f"{r['fps']:.1f}" if r["fps"] else "n/a"
             init = f"{r['init_ms']:.1f}" if r["init_ms"] is not None else "n/a"
             body.append([str(i), name, auc, prec, f"{r['normalized_precision']:.3f}", fps, init, r["device"]])
+        note = ([NOT_REPEATABLE] if not all(r["repeatable"] for r in rows) else [])
         if markdown:
             lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
             lines += ["| " + " | ".join(b) + " |" for b in body]
-            return "\n".join(lines)
+            return "\n".join(lines + ["", *note] if note else lines)
         widths = [max(len(x) for x in col) for col in zip(head, *body)]
         fmt = lambda cells: "  ".join(c.rjust(w) if i not in (1, 7) else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
-        return "\n".join([fmt(head), fmt(["-" * w for w in widths])] + [fmt(b) for b in body])
+        return "\n".join([fmt(head), fmt(["-" * w for w in widths])] + [fmt(b) for b in body] + note)
 
     # ------------------------------------------------------------------ attributes and drill-down
     def attribute_summary(self) -> dict:
@@ -184,11 +192,12 @@ class OPEReport:
                              for s in self.scores.values()],
             "missing": [list(m) for m in self.missing],
             "failures": [{"tracker": t, "sequence": q, "seed": s, "error": e} for (t, q, s), e in self.failures.items()],
+            "recomputed": [{"tracker": t, "sequence": q, "seed": s, "why": e} for (t, q, s), e in self.recomputed.items()],
         }
 
     def save_json(self, path) -> Path:
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(path.parent)
         path.write_text(json.dumps(self.to_dict(), indent=1))
         return path
 

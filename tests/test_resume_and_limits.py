@@ -1,0 +1,173 @@
+"""Resume never reuses a result made otherwise; a run that hangs or kills its process cannot stop a benchmark."""
+import json
+import os
+import signal
+import time
+
+import numpy as np
+import pytest
+
+from deeptrack_lite.cli import main
+from deeptrack_lite.data import synthetic_benchmark
+from deeptrack_lite.evaluation import run_ope
+from deeptrack_lite.evaluation.ope import read_result
+from deeptrack_lite.trackers import Tracker, register_tracker
+
+
+@register_tracker("test_hang", "test double: never returns from its first update (like OpenCV MIL on a tiny box)")
+class HangTracker(Tracker):
+    deterministic = True
+
+    def _init(self, image, box):
+        self._box = box
+
+    def _update(self, image):
+        while True:
+            time.sleep(0.05)
+
+
+@register_tracker("test_suicide", "test double: kills its own process on the first update")
+class SuicideTracker(Tracker):
+    deterministic = True
+
+    def _init(self, image, box):
+        self._box = box
+
+    def _update(self, image):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+@register_tracker("test_raise", "test double: raises on the first update")
+class RaisingTracker(Tracker):
+    deterministic = True
+
+    def _init(self, image, box):
+        self._box = box
+
+    def _update(self, image):
+        raise RuntimeError("boom")
+
+
+@pytest.fixture(scope="module")
+def two():
+    return synthetic_benchmark(n_frames=10, names=["CatLight", "CupHide"])
+
+
+def test_another_tracker_under_the_same_label_is_run_again(two, tmp_path):
+    run_ope({"t": "identity"}, two, tmp_path, progress=False)
+    report = run_ope({"t": "kcf"}, two, tmp_path, progress=False)
+    assert len(report.recomputed) == 2 and "tracker = 'identity'" in next(iter(report.recomputed.values()))
+    assert read_result(tmp_path / "t", two["CupHide"])["info"]["tracker"] == "kcf"
+    again = run_ope({"t": "kcf"}, two, tmp_path, progress=False)
+    assert again.skipped_runs == 2 and not again.recomputed
+
+
+def test_other_settings_are_run_again(two, tmp_path):
+    run_ope(["kcf"], two, tmp_path, progress=False)
+    report = run_ope({"kcf": ("kcf", {"detect_thresh": 0.9})}, two, tmp_path, progress=False)
+    assert len(report.recomputed) == 2 and "params" in next(iter(report.recomputed.values()))
+
+
+def test_fewer_frames_do_not_replace_results_silently_and_are_not_reused(two, tmp_path, capsys):
+    run_ope(["identity"], two, tmp_path, progress=False)
+    short = synthetic_benchmark(n_frames=5, names=["CatLight", "CupHide"])
+    report = run_ope(["identity"], short, tmp_path, progress=False)
+    assert len(report.recomputed) == 2 and "number of boxes" in next(iter(report.recomputed.values()))
+    assert "not reused" in capsys.readouterr().err
+    # the same number of frames from another range (other ground truth) is not reused either
+    shifted = synthetic_benchmark(n_frames=10, names=["CatLight", "CupHide"])
+    from deeptrack_lite.data import Dataset
+    other = Dataset("shifted", [s.subsequence(5, 15) for s in synthetic_benchmark(n_frames=15, names=["CatLight", "CupHide"])])
+    run_ope(["identity"], shifted, tmp_path / "r", progress=False)
+    report = run_ope(["identity"], other, tmp_path / "r", progress=False)
+    assert any("ground_truth_sha1" in why for why in report.recomputed.values())
+
+
+def test_another_seed_or_package_version_is_run_again(two, tmp_path):
+    run_ope(["particle_filter"], two, tmp_path, seeds=[0], progress=False)
+    info_file = tmp_path / "particle_filter" / "seed0" / "info" / "CatLight.json"
+    info = json.loads(info_file.read_text())
+    info["deeptrack_lite"] = "0.0.1"
+    info_file.write_text(json.dumps(info))
+    report = run_ope(["particle_filter"], two, tmp_path, seeds=[0], progress=False)
+    assert list(report.recomputed) == [("particle_filter", "CatLight", 0)]
+    info["seed"] = 5
+    info["deeptrack_lite"] = json.loads((tmp_path / "particle_filter" / "seed0" / "info" / "CupHide.json").read_text())["deeptrack_lite"]
+    info_file.write_text(json.dumps(info))
+    report = run_ope(["particle_filter"], two, tmp_path, seeds=[0], progress=False)
+    assert "seed" in report.recomputed[("particle_filter", "CatLight", 0)]
+
+
+def test_a_hanging_run_and_a_dying_run_are_failures_and_the_others_finish(two, tmp_path):
+    start = time.perf_counter()
+    report = run_ope(["test_hang", "test_suicide", "identity"], two, tmp_path, progress=False, time_limit=3)
+    assert time.perf_counter() - start < 60
+    hang = report.failures[("test_hang", "CatLight", None)]
+    died = report.failures[("test_suicide", "CupHide", None)]
+    assert "time limit" in hang and "3 s" in hang
+    assert "died" in died
+    assert [r["tracker"] for r in report.summary()] == ["identity"] and len(report.scores) == 2
+    # an isolated run writes its result; one that raises is reported with its message, as in-process runs are
+    report = run_ope(["mil"], synthetic_benchmark(n_frames=4, names=["CatLight"]), tmp_path / "x", progress=False,
+                     time_limit=30)
+    assert not report.failures and (tmp_path / "x" / "mil" / "CatLight.txt").is_file()
+    report = run_ope(["test_raise"], synthetic_benchmark(n_frames=4, names=["CatLight"]), tmp_path / "y",
+                     progress=False, time_limit=30)
+    assert next(iter(report.failures.values())) == "RuntimeError: boom"
+
+
+def test_mil_refuses_a_box_it_would_hang_on():
+    """OpenCV's MIL loops forever at init on a 4 x 4 box: the package refuses it first (in a child process,
+    so that a regression fails this test instead of hanging the test run)."""
+    import subprocess
+    import sys
+
+    code = ("import numpy as np; from deeptrack_lite.trackers import create_tracker\n"
+            "from deeptrack_lite.errors import TrackerError\n"
+            "t = create_tracker('mil')\n"
+            "try:\n    t.init(np.zeros((60, 80, 3), np.uint8), [20, 20, 4, 4])\nexcept TrackerError as e:\n    print('refused:', e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "refused: mil needs an initial box of at least 5 x 5 pixels" in out.stdout
+
+
+def test_opencv_errors_at_init_become_tracker_errors(small_sequence, monkeypatch):
+    import cv2
+
+    from deeptrack_lite.errors import TrackerError
+    from deeptrack_lite.trackers import create_tracker
+
+    class Refusing:
+        def init(self, image, rect):
+            raise cv2.error("OpenCV(4.x) tracker.cpp:1: error: (-215:Assertion failed) roi is empty")
+
+    t = create_tracker("csrt")
+    monkeypatch.setattr(t, "_create", lambda: Refusing())
+    with pytest.raises(TrackerError, match="csrt: OpenCV cannot start on the initial box .*roi is empty"):
+        t.init(small_sequence.frame(0), small_sequence.ground_truth[0])
+    with pytest.raises(TrackerError, match="at least 2 x 2"):
+        create_tracker("mosse").init(small_sequence.frame(0), [5, 5, 1, 30])
+
+
+def test_rescore_of_a_missing_folder_is_an_error(tmp_path, capsys):
+    code = main(["benchmark", "--frames", "4", "--sequences", "CatLight", "--rescore", str(tmp_path / "nothing"),
+                 "--out", str(tmp_path / "o")])
+    assert code == 2 and "no results folder" in capsys.readouterr().err
+
+
+def test_ctrl_c_prints_one_line(tmp_path, capsys, monkeypatch):
+    import deeptrack_lite.evaluation as evaluation
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(evaluation, "run_ope", interrupted)
+    code = main(["benchmark", "--frames", "4", "--sequences", "CatLight", "--trackers", "identity", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 130 and err.strip() == "interrupted; run the same command again to resume"
+
+
+def test_isolated_runs_write_the_same_results_as_in_process_runs(two, tmp_path):
+    a = run_ope(["particle_filter", "kcf"], two, tmp_path / "a", progress=False)
+    b = run_ope(["particle_filter", "kcf"], two, tmp_path / "b", progress=False, time_limit=120)
+    for key, score in a.scores.items():
+        assert np.array_equal(score.boxes, b.scores[key].boxes)
