@@ -6,6 +6,37 @@ import sys
 from pathlib import Path
 
 from .errors import DeepTrackError
+from .fileio import make_folder
+
+
+DEFAULT_BENCHMARK_TRACKERS = "kcf,csrt,mil,mosse"
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
+def _seed_list(text: str) -> list[int]:
+    try:
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers such as 0,1,2, got {text!r}") from None
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 (no limit) or more, got {value:g}")
+    return value
 
 
 def _info(args) -> int:
@@ -52,23 +83,23 @@ def _benchmark(args) -> int:
 
     from .evaluation import evaluate, plot_attributes, plot_ope, run_ope, tracker_specs
 
-    out = Path(args.out)
+    out = make_folder(args.out)
     dataset = _dataset(args.dataset, args.frames, args.sequences, args.attributes)
-    seeds = [int(x) for x in args.seeds.split(",")] if args.seeds else None
+    seeds = args.seeds or None
     start = time.perf_counter()
-    if args.rescore:
-        trackers = [t for t in args.trackers.split(",") if t] if args.trackers else None
+    if args.rescore:  # default: every tracker folder found there
+        trackers = [t.strip().lower() for t in args.trackers.split(",") if t.strip()] if args.trackers else None
         report = evaluate(Path(args.rescore), dataset, trackers=trackers, seeds=seeds)
     else:
-        specs = tracker_specs(args.trackers)
-        report = run_ope(specs, dataset, out / "results", seeds=seeds, device=args.device, overwrite=args.overwrite)
+        specs = tracker_specs(args.trackers or DEFAULT_BENCHMARK_TRACKERS)
+        report = run_ope(specs, dataset, out / "results", seeds=seeds, device=args.device, overwrite=args.overwrite,
+                         time_limit=args.time_limit or None)
     wall = time.perf_counter() - start
     print(f"\n{dataset.name}: {len(dataset)} sequences, {sum(len(s) for s in dataset)} frames; wall time {wall:.1f} s\n")
     print(report.table(by=args.rank_by))
     if any(s.attributes for s in dataset):
         print("\nsuccess AUC per attribute (number of sequences):")
         print(report.attribute_table())
-    out.mkdir(parents=True, exist_ok=True)
     plot_ope(report).savefig(out / "ope.png", dpi=120)
     if any(s.attributes for s in dataset):
         plot_attributes(report).savefig(out / "attributes.png", dpi=100)
@@ -104,7 +135,7 @@ def _track(args) -> int:
     print(f"{args.tracker} on {seq.name}: success AUC {scores['success_auc']:.3f}, precision@20px "
           f"{scores['precision_20px']:.3f}, {run.fps:.1f} FPS on {run.device}")
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(out.parent)
     w, h = seq.frame_size
     writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), args.fps or seq.fps, (w, h))
     if not writer.isOpened():
@@ -185,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_info)
     p = sub.add_parser("write-synthetic", help="write the synthetic benchmark in OTB layout (for other toolkits)")
     p.add_argument("--out", required=True, type=Path, help="folder to write the sequences into")
-    p.add_argument("--frames", type=int, default=None, help="frames per sequence (default 150; 40 in fast mode)")
+    p.add_argument("--frames", type=_positive_int, default=None, help="frames per sequence (default 150; 40 in fast mode)")
     p.add_argument("--sequences", default="", help="comma-separated subset of the benchmark's sequence names")
     p.set_defaults(func=_write_synthetic)
 
@@ -196,19 +227,24 @@ def build_parser() -> argparse.ArgumentParser:
                        "and OUT/table.md.")
     p.add_argument("--dataset", default="synthetic", help="'synthetic' (the course benchmark) or a folder of "
                    "OTB / VOT / GOT-10k sequences (default: synthetic)")
-    p.add_argument("--trackers", default="kcf,csrt,mil,mosse", help="comma-separated tracker names "
-                   "(default: kcf,csrt,mil,mosse; see 'info' for all); settings as NAME:key=value:key=value, and a "
+    p.add_argument("--trackers", default=None, help="comma-separated tracker names "
+                   f"(default: {DEFAULT_BENCHMARK_TRACKERS}; with --rescore, every tracker folder there; see 'info' for all); settings as NAME:key=value:key=value, and a "
                    "results label as LABEL=NAME..., e.g. dlt,dlt-random=dlt:pretrained=false")
     p.add_argument("--out", required=True, type=Path, help="output folder")
-    p.add_argument("--seeds", default="", help="comma-separated seeds to repeat stochastic trackers (mean ± std)")
-    p.add_argument("--frames", type=int, default=None, help="frames per sequence (synthetic: default 150, 40 in "
+    p.add_argument("--seeds", type=_seed_list, default=[], help="comma-separated seeds to repeat stochastic trackers "
+                   "(mean ± std); each run is create_tracker(name, seed=s), deterministic trackers run once")
+    p.add_argument("--frames", type=_positive_int, default=None, help="frames per sequence (synthetic: default 150, 40 in "
                    "fast mode; folders: the first N frames)")
     p.add_argument("--sequences", default="", help="comma-separated subset of sequence names")
     p.add_argument("--attributes", default=None, help="tag file 'Sequence: IV, SV, ...' for a folder dataset "
                    "(default: <dataset>/attributes.txt when present)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
     p.add_argument("--rank-by", default="success_auc", choices=["success_auc", "precision_20px", "normalized_precision", "fps"])
-    p.add_argument("--overwrite", action="store_true", help="run again even where results exist")
+    p.add_argument("--overwrite", action="store_true", help="run again even where results exist (results made with "
+                   "other settings, seeds, frames or package version are always run again)")
+    p.add_argument("--time-limit", type=_seconds, default=0, metavar="SECONDS", help="run each tracker run in its own "
+                   "process and stop it after SECONDS, recording it as failed (a tracker that hangs cannot stop the "
+                   "benchmark); 0, the default, runs everything in this process")
     p.add_argument("--rescore", default=None, metavar="RESULTS_DIR", help="score an existing results folder "
                    "(<tracker>/<sequence>.txt, e.g. from got10k or pytracking) instead of running trackers")
     p.set_defaults(func=_benchmark)
@@ -219,7 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tracker", required=True, help="tracker name, e.g. kcf")
     p.add_argument("--sequence", required=True, help="a sequence folder or video, or synthetic:NAME (e.g. synthetic:CupHide)")
     p.add_argument("--out", required=True, type=Path, help="video file to write (.mp4)")
-    p.add_argument("--frames", type=int, default=None, help="only the first N frames")
+    p.add_argument("--frames", type=_positive_int, default=None, help="only the first N frames")
     p.add_argument("--fps", type=float, default=None, help="frame rate of the video (default: the sequence's)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
     p.set_defaults(func=_track)
@@ -262,7 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "scenarios, drawn with other seeds) and/or folders of OTB / VOT / GOT-10k sequences (default: synthetic)")
     p.add_argument("--variant", type=int, default=1, help="which draw of the synthetic scenarios (default 1; 0 is the "
                    "benchmark itself, which training would then have seen)")
-    p.add_argument("--frames", type=int, default=None, help="frames per synthetic sequence (default 150; 40 in fast mode)")
+    p.add_argument("--frames", type=_positive_int, default=None, help="frames per synthetic sequence (default 150; 40 in fast mode)")
     p.add_argument("--cycles", type=int, default=None, help="passes over all domains (default 40)")
     p.add_argument("--frames-per-batch", type=int, default=None, help="frames sampled per iteration (default 4)")
     p.add_argument("--batch-pos", type=int, default=None, help="positives per iteration (default 32)")
@@ -288,3 +324,6 @@ def main(argv=None) -> int:
     except DeepTrackError as exc:  # bad input: one clear line, no traceback
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # results and checkpoints are written atomically: nothing half-done is kept
+        print("\ninterrupted; run the same command again to resume", file=sys.stderr)
+        return 130

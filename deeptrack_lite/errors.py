@@ -19,6 +19,12 @@ class AnnotationError(DataError):
     """An annotation file is malformed; the message names the file and the line."""
 
 
+class NotFoundError(DataError, KeyError):
+    """A sequence, tracker or other name that a collection does not hold (also a ``KeyError``)."""
+
+    __str__ = Exception.__str__  # KeyError would quote the message
+
+
 class FrameError(DataError):
     """A frame is missing or unreadable.
 
@@ -45,6 +51,10 @@ class TrackerError(DeepTrackError, ValueError):
 
 class DeviceError(DeepTrackError, RuntimeError):
     """The requested compute device is not available."""
+
+
+class OutputError(DeepTrackError, OSError):
+    """A result, weight or video file cannot be written where it was asked to go."""
 
 
 class DownloadError(DeepTrackError, OSError):

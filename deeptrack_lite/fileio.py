@@ -14,11 +14,26 @@ def ordinary_permissions(path, directory: bool = False) -> None:
     os.chmod(path, (0o777 if directory else 0o666) & ~mask)
 
 
+def make_folder(path) -> Path:
+    """``mkdir -p``; a path that cannot be a folder (a regular file on the way, no permission) is one
+    :class:`~deeptrack_lite.errors.OutputError` naming it."""
+    from .errors import OutputError
+
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        blocker = next((p for p in [path, *path.parents] if p.exists() and not p.is_dir()), None)
+        why = f"{blocker} is a file, not a folder" if blocker else (exc.strerror or exc.__class__.__name__)
+        raise OutputError(f"cannot create the folder {path}: {why}") from None
+    return path
+
+
 def atomic_write_bytes(path, data: bytes) -> None:
     """Write ``data`` to a temporary file beside ``path`` and rename it, so readers never see half a file
     (an interrupted checkpoint leaves the previous one intact)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -58,19 +73,71 @@ def atomic_write_csv(path, rows, fields) -> None:
     atomic_write_text(path, buffer.getvalue())
 
 
-def load_checkpoint(path, device, settings: str):
-    """``torch.load`` of a training checkpoint (``weights_only``, onto ``device``) written by a run with the same
-    ``settings`` (a string the trainer derives from its configuration and data, stored under "settings").
-    A damaged file, or one from other settings, becomes one :class:`DataError` that says what to do."""
+def sha256_of(path) -> str:
+    """The SHA-256 of a file, in hex."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_provenance(weights_path, provenance: dict) -> dict:
+    """Write ``provenance`` (command, settings, data, figures) beside a weight file as ``<name>.json``, with the
+    file's SHA-256, which :func:`load_torch_file` checks on every load. Returns the record written."""
+    import json
+
+    record = dict(provenance, sha256=sha256_of(weights_path))
+    atomic_write_text(Path(weights_path).with_suffix(".json"), json.dumps(record, indent=2) + "\n")
+    return record
+
+
+def load_torch_file(path, what: str, device="cpu"):
+    """``torch.load(path, map_location=device, weights_only=True)`` of a weight or checkpoint file.
+
+    When a provenance file beside it (``<name>.json``) records a ``sha256``, the file must match it: a damaged
+    or replaced weight file is refused, not loaded. A missing, damaged or foreign file is one
+    :class:`~deeptrack_lite.errors.DataError` that names it and ``what`` it should hold."""
+    import json
+
     import torch
 
     from .errors import DataError
 
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"no {what} at {path}")
+    meta = path.with_suffix(".json")
+    if meta.is_file():
+        try:
+            expected = json.loads(meta.read_text()).get("sha256")
+        except (ValueError, UnicodeDecodeError, AttributeError):
+            expected = None
+        if expected and sha256_of(path) != expected:
+            raise DataError(f"{path} does not match the SHA-256 recorded in {meta.name}: the file is damaged or was "
+                            "replaced; reinstall the package (shipped weights) or make the file again")
     try:
-        ckpt = torch.load(path, map_location=device, weights_only=True)
-    except Exception as exc:
-        raise DataError(f"cannot read the checkpoint {path} ({exc.__class__.__name__}); delete it or pass "
-                        "--no-resume") from None
+        return torch.load(path, map_location=device, weights_only=True)
+    except Exception as exc:  # a wrong or damaged file: pickle, zip, or an empty file
+        first = (str(exc).strip().splitlines() or [""])[0][:300]
+        raise DataError(f"cannot load {what} from {path}: {exc.__class__.__name__}{': ' + first if first else ''}") from None
+
+
+def load_checkpoint(path, device, settings: str):
+    """``torch.load`` of a training checkpoint (``weights_only``, onto ``device``) written by a run with the same
+    ``settings`` (a string the trainer derives from its configuration and data, stored under "settings").
+    A damaged file, or one from other settings, becomes one :class:`DataError` that says what to do."""
+    from .errors import DataError
+
+    try:
+        ckpt = load_torch_file(path, "training checkpoint", device)
+    except DataError as exc:
+        raise DataError(f"{exc}; delete it or pass --no-resume") from None
+    if not isinstance(ckpt, dict):
+        raise DataError(f"{path} is not a training checkpoint (it holds a {type(ckpt).__name__}, not a dict); delete it "
+                        "or pass --no-resume") from None
     if ckpt.get("settings") != settings:
         raise DataError(f"{path} was written with other settings or data; give another output folder or --no-resume to "
                         "start over")

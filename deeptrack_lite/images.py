@@ -57,10 +57,11 @@ def imread_rgb(path) -> np.ndarray:
     image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
     if image is None:
         raise FrameError(f"frame file is unreadable (empty, truncated or not an image): {path}")
-    if image.ndim == 3 and image.shape[2] == 4:
-        image = cv2.cvtColor(image, cv2.COLOR_BGRA2RGBA)
-    elif image.ndim == 3 and image.shape[2] == 3:
-        image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    if image.dtype not in (np.uint8, np.uint16, np.float32, np.float64):
+        raise FrameError(f"{path}: {image.dtype} pixels (signed or wide integers) have no agreed range; convert the "
+                         "frames to 8-bit (or unsigned 16-bit) images")
+    if image.ndim == 3 and image.shape[2] in (3, 4):  # OpenCV's BGR(A) -> RGB(A), for any pixel type
+        image = image[..., [2, 1, 0, 3][:image.shape[2]]]
     try:
         return as_rgb_image(image, what=str(path))
     except ImageError as exc:

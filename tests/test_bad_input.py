@@ -135,3 +135,129 @@ def test_cli_reports_bad_input_in_one_line(tmp_path, capsys):
     assert main(["write-synthetic", "--out", str(tmp_path), "--sequences", "NoSuch"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error:") and "Traceback" not in err
+
+
+# ------------------------------------------------------------------ raw errors that used to reach users
+def test_an_empty_field_is_not_merged_away(tmp_path):
+    with pytest.raises(AnnotationError, match="line 2: an empty value"):
+        read_boxes(annotation(tmp_path, "20,15,20,15\n20,,15,20,15\n"))
+    assert read_boxes(annotation(tmp_path, "20, 15,\t20 ,15\n20\t15\t20\t15\n20 15 20 15\n")).shape == (3, 4)
+
+
+def test_a_wrong_length_absence_label_is_an_error(tmp_path):
+    seq = tmp_path / "Got"
+    write_frames(seq, 4, digits=8)
+    (seq / "groundtruth.txt").write_text("1,1,5,5\n" * 4)
+    (seq / "absence.label").write_text("0\n0\n1\n")
+    with pytest.raises(AnnotationError, match="3 flags for the 4 boxes"):
+        load_sequence(seq)
+    (seq / "absence.label").write_text("0\n0\n1\n0\n")
+    assert np.isnan(load_sequence(seq).ground_truth[2]).all()
+
+
+def test_a_frame_in_two_files_is_named(tmp_path, otb_folder):
+    write_frames(otb_folder / "img", 1, suffix=".png", start=3)
+    with pytest.raises(FrameError, match=r"0003\.jpg, 0003\.png"):
+        load_sequence(otb_folder)
+
+
+def test_a_binary_attributes_file_is_an_annotation_error(tmp_path, otb_folder):
+    (otb_folder / "attributes.txt").write_bytes(b"\xff\xfe\x00\x81IV")
+    with pytest.raises(AnnotationError, match="attributes.txt"):
+        load_sequence(otb_folder)
+    good = otb_folder.parent / "Good"
+    write_frames(good / "img", 2)
+    (good / "groundtruth_rect.txt").write_text("1,1,5,5\n" * 2)
+    assert load_dataset(otb_folder.parent, skip_broken=True).names == ["Good"]
+
+
+def test_signed_16_bit_frames_are_a_frame_error(tmp_path):
+    import tifffile
+
+    from deeptrack_lite.images import imread_rgb
+
+    tifffile.imwrite(tmp_path / "f.tif", np.full((8, 8, 3), -3, np.int16), photometric="rgb")
+    with pytest.raises(FrameError, match="int16"):
+        imread_rgb(tmp_path / "f.tif")
+
+
+@pytest.mark.parametrize("argv,pattern", [
+    (["--sequences", "NoSuch"], "unknown benchmark sequence"),
+    (["--dataset", "{folder}", "--sequences", "NoSuch"], "has no sequence 'NoSuch'"),
+    (["--out", "{file}/below"], "is a file, not a folder"),
+])
+def test_cli_bad_arguments_are_one_line(tmp_path, capsys, otb_folder, argv, pattern):
+    from deeptrack_lite.cli import main
+
+    (tmp_path / "plain").write_text("x")
+    argv = [a.format(folder=otb_folder, file=tmp_path / "plain") for a in argv]
+    if "--out" not in argv:
+        argv += ["--out", str(tmp_path / "o")]
+    assert main(["benchmark", "--trackers", "identity", "--frames", "3", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and pattern in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("argv,pattern", [(["--seeds", "a,b"], "comma-separated whole numbers"),
+                                          (["--frames", "-5"], "must be 1 or more"),
+                                          (["--time-limit", "soon"], "number of seconds")])
+def test_cli_bad_numbers_are_usage_errors(tmp_path, capsys, argv, pattern):
+    from deeptrack_lite.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["benchmark", "--out", str(tmp_path), *argv])
+    assert exit_.value.code == 2 and pattern in capsys.readouterr().err
+
+
+def test_rescore_with_a_non_numeric_times_file(tmp_path, capsys):
+    from deeptrack_lite.cli import main
+    from deeptrack_lite.data import synthetic_benchmark
+    from deeptrack_lite.evaluation import write_result
+
+    seq = synthetic_benchmark(n_frames=3, names=["CatLight"])[0]
+    write_result(tmp_path / "r" / "t", "CatLight", seq.ground_truth)
+    (tmp_path / "r" / "t" / "times").mkdir()
+    (tmp_path / "r" / "t" / "times" / "CatLight_time.txt").write_text("0.1\nfast\n0.1\n")
+    assert main(["benchmark", "--frames", "3", "--sequences", "CatLight", "--rescore", str(tmp_path / "r"),
+                 "--out", str(tmp_path / "o")]) == 2
+    assert "CatLight_time.txt: the per-frame times must be numbers" in capsys.readouterr().err
+
+
+def test_zero_byte_and_foreign_weight_files_are_data_errors(tmp_path):
+    import torch
+
+    from deeptrack_lite.features import backbone
+    from deeptrack_lite.fileio import load_checkpoint
+    from deeptrack_lite.models.mdnet import load_mdnet
+    from deeptrack_lite.models.sdae import load_sdae
+
+    empty = tmp_path / "empty.pt"
+    empty.write_bytes(b"")
+    for load in (load_sdae, load_mdnet, lambda p: backbone("efficientnet_lite0", weights=p)):
+        with pytest.raises(DataError, match="empty.pt"):
+            load(empty)
+    torch.save([1, 2, 3], tmp_path / "list.pt")
+    with pytest.raises(DataError, match="not a training checkpoint"):
+        load_checkpoint(tmp_path / "list.pt", "cpu", "settings")
+    with pytest.raises(DataError, match="not MDNet weights"):
+        load_mdnet(tmp_path / "list.pt")
+
+
+def test_damaged_shipped_weights_are_refused(tmp_path):
+    import shutil
+
+    from deeptrack_lite.fileio import sha256_of
+    from deeptrack_lite.models.mdnet import default_mdnet_weights, load_mdnet
+    from deeptrack_lite.models.sdae import DEFAULT_SDAE, load_sdae, sdae_provenance
+
+    for shipped, load in ((DEFAULT_SDAE, load_sdae), (default_mdnet_weights(), load_mdnet)):
+        assert sdae_provenance(shipped)["sha256"] == sha256_of(shipped)  # the provenance names the file's hash
+        copy = tmp_path / shipped.name
+        shutil.copy(shipped, copy)
+        shutil.copy(shipped.with_suffix(".json"), copy.with_suffix(".json"))
+        load(copy)
+        data = bytearray(copy.read_bytes())
+        data[1000:1064] = bytes(64)  # 64 zeroed bytes used to load silently
+        copy.write_bytes(bytes(data))
+        with pytest.raises(DataError, match="SHA-256"):
+            load(copy)

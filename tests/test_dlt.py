@@ -100,7 +100,8 @@ def test_weights_round_trip_and_bad_files_are_clear_errors(tmp_path):
     model = SDAE((1024, 32, 16))
     path = save_sdae(model, tmp_path / "w.pt", {"command": "test"})
     loaded = load_sdae(path)
-    assert loaded.sizes == (1024, 32, 16) and sdae_provenance(path) == {"command": "test"}
+    prov = sdae_provenance(path)
+    assert loaded.sizes == (1024, 32, 16) and prov["command"] == "test" and set(prov) == {"command", "sha256"}
     assert torch.equal(loaded.encoders[1].weight, model.encoders[1].weight)
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(DataError):

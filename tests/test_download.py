@@ -121,3 +121,78 @@ def test_download_otb_by_archive_name(server, tmp_path):
     download_otb(["Basketball", "Bolt"], root, base_url=base, progress=False)  # already there: resumes, no requests
     assert len(log) == n
     assert not list(root.glob("*.zip")) and not list(root.glob(".*extracting"))
+
+
+def test_a_refused_archive_never_enters_sha256sums_and_leaves_nothing(server, tmp_path):
+    base, www, _ = server
+    (www / "Fake.zip").write_bytes(_zip({"Fake/readme.txt": "not a sequence"}))
+    root = tmp_path / "otb"
+    for _ in range(2):  # a retry must not add anything either
+        with pytest.raises(DownloadError, match="no groundtruth_rect.txt"):
+            download_otb("Fake", root, base_url=base, unverified_ok=True, progress=False)
+        assert not (root / "SHA256SUMS").exists()
+        assert sorted(p.name for p in root.iterdir()) == []  # no archive, .part or .extracting left
+    (www / "Bolt.zip").write_bytes(_otb_zip("Bolt"))
+    download_otb("Bolt", root, base_url=base, unverified_ok=True, progress=False)
+    import shutil
+    shutil.rmtree(root / "Bolt")
+    download_otb("Bolt", root, base_url=base, unverified_ok=True, progress=False)  # again: recorded once
+    assert (root / "SHA256SUMS").read_text().count("Bolt.zip") == 1
+
+
+def test_a_body_shorter_than_its_content_length_is_refused_even_unverified(tmp_path):
+    import http.server
+    import threading
+
+    class Short(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", "1000")
+            self.end_headers()
+            self.wfile.write(b"x" * 400)  # then the connection closes
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.HTTPServer(("127.0.0.1", 0), Short)
+    threading.Thread(target=httpd.handle_request, daemon=True).start()
+    try:
+        with pytest.raises(DownloadError, match="incomplete|failed"):
+            download(f"http://127.0.0.1:{httpd.server_address[1]}/w.bin", tmp_path / "w.bin", sha256=None,
+                     unverified_ok=True, progress=False)
+    finally:
+        httpd.server_close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_an_interrupted_download_leaves_no_part_file(server, tmp_path, monkeypatch):
+    import urllib.request
+
+    base, www, _ = server
+    (www / "w.bin").write_bytes(b"x" * 200_000)
+    real_urlopen = urllib.request.urlopen
+
+    class Interrupting:
+        def __init__(self, response):
+            self.response, self.calls = response, 0
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.response.close()
+
+        @property
+        def headers(self):
+            return self.response.headers
+
+        def read(self, n):
+            self.calls += 1
+            if self.calls == 2:
+                raise KeyboardInterrupt
+            return self.response.read(n)
+
+    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout: Interrupting(real_urlopen(url, timeout=timeout)))
+    with pytest.raises(KeyboardInterrupt):
+        download(base + "w.bin", tmp_path / "w.bin", sha256="0" * 64, progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["www"]

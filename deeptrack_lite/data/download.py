@@ -71,6 +71,7 @@ def download(url: str, dest, *, sha256: str | None, unverified_ok: bool = False,
         return dest
     part = dest.with_name(dest.name + ".part")
     digest = hashlib.sha256()
+    received = 0
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
             total = int(response.headers.get("Content-Length") or 0) or None
@@ -85,14 +86,23 @@ def download(url: str, dest, *, sha256: str | None, unverified_ok: bool = False,
                         break
                     fh.write(block)
                     digest.update(block)
+                    received += len(block)
                     if bar is not None:
                         bar.update(len(block))
             if bar is not None:
                 bar.close()
+        if total is not None and received != total:  # a cut connection: even an unverified file must be whole
+            raise DownloadError(f"download of {url} is incomplete: {received} of the {total} bytes announced "
+                                "arrived; the partial file was discarded")
     except (urllib.error.URLError, OSError, ValueError) as exc:
         part.unlink(missing_ok=True)
+        if isinstance(exc, DownloadError):
+            raise
         reason = f"HTTP {exc.code} {exc.reason}" if isinstance(exc, urllib.error.HTTPError) else getattr(exc, "reason", exc)
         raise DownloadError(f"download of {url} failed: {reason}") from exc
+    except BaseException:  # Ctrl-C or any other interruption: no .part left behind
+        part.unlink(missing_ok=True)
+        raise
     got = digest.hexdigest()
     if expected is not None and got != expected:
         part.unlink(missing_ok=True)
@@ -186,16 +196,20 @@ def download_otb(names, root=None, *, base_url: str = OTB_BASE_URL, checksums: d
                                 "or unverified_ok=True")
         archive = download(base + urllib.parse.quote(name) + ".zip", root / f"{name}.zip", sha256=expected,
                            unverified_ok=unverified_ok, progress=progress)
-        if expected is None:
-            with open(root / "SHA256SUMS", "a") as fh:
-                fh.write(f"{sha256_of(archive)}  {archive.name}\n")
         staging = root / f".{name}.extracting"
         shutil.rmtree(staging, ignore_errors=True)
-        extract_archive(archive, staging)
-        inner = staging / name if (staging / name).is_dir() else staging
-        if not list(inner.glob("groundtruth_rect*.txt")):
+        try:
+            extract_archive(archive, staging)
+            inner = staging / name if (staging / name).is_dir() else staging
+            if not list(inner.glob("groundtruth_rect*.txt")):
+                raise DownloadError(f"{archive}: no groundtruth_rect.txt inside; is {name!r} an OTB sequence?")
+        except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
-            raise DownloadError(f"{archive}: no groundtruth_rect.txt inside; is {name!r} an OTB sequence?")
+            if expected is None:  # an unverified archive that was refused is not kept for the next try
+                archive.unlink(missing_ok=True)
+            raise
+        if expected is None:  # only an archive that extracted into a sequence is recorded, and only once
+            _record_sha256(root / "SHA256SUMS", archive)
         shutil.rmtree(folder, ignore_errors=True)
         os.replace(inner, folder)
         shutil.rmtree(staging, ignore_errors=True)
@@ -203,3 +217,12 @@ def download_otb(names, root=None, *, base_url: str = OTB_BASE_URL, checksums: d
             archive.unlink(missing_ok=True)
         folders.append(folder)
     return folders
+
+
+def _record_sha256(sums_file: Path, archive: Path) -> None:
+    """Add ``archive``'s hash to a SHA256SUMS file (replacing an older line for the same name), atomically."""
+    from ..fileio import atomic_write_text
+
+    sums = read_sha256sums(sums_file) if sums_file.is_file() else {}
+    sums[archive.name] = sha256_of(archive)
+    atomic_write_text(sums_file, "".join(f"{digest}  {name}\n" for name, digest in sums.items()))

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..boxes import polygon_to_box
 from ..errors import AnnotationError, DataError, FrameError
-from ..fileio import ordinary_permissions
+from ..fileio import make_folder, ordinary_permissions
 from ..images import IMAGE_SUFFIXES, imwrite_rgb
 from .sequence import Dataset, ImageFiles, Sequence, VideoFrames, normalize_attributes
 
@@ -41,6 +41,23 @@ OTB_FRAME_RANGES = {
 VOT_TAGS = {"illum_change": "IV", "size_change": "SV", "occlusion": "OCC", "motion_change": "FM"}
 
 _SPLIT = re.compile(r"[,\s;]+")
+# One separator between two values: a comma or semicolon (with spaces around it), or spaces/tabs alone.
+# Two commas in a row leave an empty field, which is an error, not a separator to merge.
+_FIELD_SEP = re.compile(r"\s*[,;]\s*|\s+")
+
+
+def _fields(line: str, where: str) -> list[str]:
+    fields = _FIELD_SEP.split(line.strip())
+    if any(f == "" for f in fields):
+        raise AnnotationError(f"{where}: an empty value between two separators in {line.strip()!r}")
+    return fields
+
+
+def _read_text(path: Path, what: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except (UnicodeDecodeError, OSError) as exc:
+        raise AnnotationError(f"{path}: cannot be read as a text {what} ({exc.__class__.__name__})") from None
 
 
 def read_boxes(path, *, allow_polygons: bool = True, allow_absent: bool = True, raw: bool = False) -> np.ndarray:
@@ -57,11 +74,7 @@ def read_boxes(path, *, allow_polygons: bool = True, allow_absent: bool = True, 
     path = Path(path)
     if not path.is_file():
         raise AnnotationError(f"annotation file is missing: {path}")
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (UnicodeDecodeError, OSError) as exc:
-        raise AnnotationError(f"{path}: cannot be read as text ({exc})") from exc
-    lines = text.splitlines()
+    lines = _read_text(path, "box file").splitlines()
     while lines and not lines[-1].strip():
         lines.pop()
     if not lines:
@@ -69,9 +82,9 @@ def read_boxes(path, *, allow_polygons: bool = True, allow_absent: bool = True, 
     boxes = np.full((len(lines), 4), np.nan)
     for lineno, line in enumerate(lines, start=1):
         where = f"{path}, line {lineno}"
-        fields = [f for f in _SPLIT.split(line.strip()) if f]
-        if not fields:
+        if not line.strip():
             raise AnnotationError(f"{where}: blank line inside the annotation")
+        fields = _fields(line, where)
         try:
             values = np.array([float(f) for f in fields])
         except ValueError:
@@ -108,7 +121,13 @@ def _image_files(folder: Path) -> list[Path]:
 
 
 def _check_numbering(files: list[Path], folder: Path) -> None:
-    """Numbered frames must be contiguous: a gap means frames are missing."""
+    """One file per frame, and numbered frames contiguous: a gap means frames are missing."""
+    stems = [p.stem for p in files]
+    twice = sorted({s for s in stems if stems.count(s) > 1})
+    if twice:
+        shown = ", ".join(sorted(p.name for p in files if p.stem in twice[:3]))
+        raise FrameError(f"{folder}: {len(twice)} frame(s) exist in two files ({shown}"
+                         + (" ..." if len(twice) > 3 else "") + "); keep one file per frame")
     numbers = [int(p.stem) for p in files if p.stem.isdigit()]
     if len(numbers) != len(files) or not numbers:
         return
@@ -123,12 +142,12 @@ def _read_attributes(folder: Path, extra=None) -> frozenset:
     tags: set = set(normalize_attributes(extra or [], source=str(folder)))
     tag_file = folder / "attributes.txt"
     if tag_file.is_file():
-        tags |= normalize_attributes(_SPLIT.split(tag_file.read_text()), source=str(tag_file))
+        tags |= normalize_attributes(_SPLIT.split(_read_text(tag_file, "tag file")), source=str(tag_file))
     for vot_tag, otb_tag in VOT_TAGS.items():
         f = folder / f"{vot_tag}.tag"
         if not f.is_file():
             f = folder / f"{vot_tag}.label"
-        if f.is_file() and any(line.strip() not in ("", "0") for line in f.read_text().splitlines()):
+        if f.is_file() and any(line.strip() not in ("", "0") for line in _read_text(f, "tag file").splitlines()):
             tags.add(otb_tag)
     return frozenset(tags)
 
@@ -161,11 +180,16 @@ def _sequence_from_folder(frames_dir: Path, annotation: Path, name: str, folder:
         if len(boxes) == 1 and len(files) > 1:  # GOT-10k test split: only the first frame is given
             boxes = np.vstack([boxes, np.full((len(files) - 1, 4), np.nan)])
         if absence.is_file():
-            flags = [line.strip() for line in absence.read_text().splitlines() if line.strip()]
-            if len(flags) == len(boxes):
-                first = boxes[0].copy()
-                boxes[np.array(flags) == "1"] = np.nan
-                boxes[0] = first  # the first frame always initialises
+            flags = [line.strip() for line in _read_text(absence, "absence label").splitlines() if line.strip()]
+            if len(flags) != len(boxes):
+                raise AnnotationError(f"{absence}: {len(flags)} flags for the {len(boxes)} boxes of {annotation.name}; "
+                                      "one 0/1 line per frame is needed")
+            bad = sorted(set(flags) - {"0", "1"})
+            if bad:
+                raise AnnotationError(f"{absence}: flags must be 0 (present) or 1 (absent), found {bad[:3]}")
+            first = boxes[0].copy()
+            boxes[np.array(flags) == "1"] = np.nan
+            boxes[0] = first  # the first frame always initialises
     files = _match_frames(name, files, boxes, annotation, frames_dir)
     return Sequence(name, ImageFiles(files), boxes, attributes=_read_attributes(folder, attributes),
                     fps=fps, path=folder, meta={"layout": layout, "annotation": str(annotation)})
@@ -235,7 +259,7 @@ def read_attribute_file(path) -> dict:
     if not path.is_file():
         raise DataError(f"attribute file is missing: {path}")
     tags = {}
-    for lineno, line in enumerate(path.read_text().splitlines(), start=1):
+    for lineno, line in enumerate(_read_text(path, "tag file").splitlines(), start=1):
         line = line.split("#", 1)[0].strip()
         if not line:
             continue
@@ -299,7 +323,7 @@ def write_otb(sequence: Sequence, folder, *, image_format: str = "jpg", quality:
     leaves a half sequence that looks complete. Returns the folder.
     """
     folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(folder.parent)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
         (tmp / "img").mkdir()
@@ -326,7 +350,7 @@ def write_otb(sequence: Sequence, folder, *, image_format: str = "jpg", quality:
 def write_dataset_otb(dataset: Dataset, root, **kwargs) -> Path:
     """Write every sequence of a dataset in OTB layout under ``root``, plus a ``list.txt``."""
     root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
+    make_folder(root)
     for seq in dataset:
         write_otb(seq, root / seq.name, **kwargs)
     (root / "list.txt").write_text("\n".join(dataset.names) + "\n")

@@ -8,7 +8,7 @@ from typing import Callable, Iterable, Iterator, Sequence as SequenceABC
 import cv2
 import numpy as np
 
-from ..errors import DataError, FrameError
+from ..errors import DataError, FrameError, NotFoundError
 from ..images import as_rgb_image, imread_rgb
 
 # OTB's attribute tags (Wu et al., TPAMI 2015), plus one of ours for same-looking distractors.
@@ -290,7 +290,7 @@ class Dataset:
             for seq in self.sequences:
                 if seq.name == key:
                     return seq
-            raise KeyError(f"dataset {self.name!r} has no sequence {key!r}; it has {', '.join(self.names)}")
+            raise NotFoundError(f"dataset {self.name!r} has no sequence {key!r}; it has {', '.join(self.names)}")
         return self.sequences[key]
 
     @property

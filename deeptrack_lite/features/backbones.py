@@ -25,6 +25,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..errors import DataError, DownloadError
+from ..fileio import load_torch_file
 from ..runtime import device as pick_device
 
 
@@ -243,17 +244,17 @@ BACKBONES = ("efficientnet_lite0", "vgg16")
 
 def _read_state(path: Path, what: str) -> dict:
     """A state dict from a file, with ``weights_only=True`` on the CPU; any failure is one clear DataError."""
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # a wrong or damaged file
-        raise DataError(f"cannot load {what} weights from {path}: {str(exc).splitlines()[0][:300]}") from None
+    state = load_torch_file(path, f"{what} weights")
+    if not isinstance(state, dict):
+        raise DataError(f"{path} holds a {type(state).__name__}, not a state dict of {what} weights")
+    return state
 
 
 def _load_state(net: nn.Module, state: dict, path: Path, what: str) -> None:
     try:
         net.load_state_dict(state)
     except (RuntimeError, KeyError) as exc:
-        raise DataError(f"{path} does not hold {what} weights: {str(exc).splitlines()[0][:300]}") from None
+        raise DataError(f"{path} does not hold {what} weights: {(str(exc).strip().splitlines() or [''])[0][:300]}") from None
 
 
 _CACHE: dict = {}

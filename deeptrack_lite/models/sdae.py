@@ -23,7 +23,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..errors import DataError
-from ..fileio import atomic_torch_save, atomic_write_text
+from ..fileio import atomic_torch_save, load_torch_file, write_provenance
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 DEFAULT_SDAE = WEIGHTS_DIR / "sdae.pt"
@@ -139,7 +139,7 @@ def save_sdae(model: SDAE, path, provenance: dict | None = None) -> Path:
     state = {"config": json.dumps(model.config()), "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()}}
     atomic_torch_save(state, path)
     if provenance is not None:
-        atomic_write_text(path.with_suffix(".json"), json.dumps(provenance, indent=2) + "\n")
+        write_provenance(path, provenance)
     return path
 
 
@@ -150,8 +150,8 @@ def load_sdae(path=None, device="cpu") -> SDAE:
     path = Path(path) if path is not None else DEFAULT_SDAE
     if not path.is_file():
         raise DataError(f"no SDAE weights at {path}; make them with `python -m deeptrack_lite pretrain-sdae --out DIR`")
+    state = load_torch_file(path, "SDAE weights", device)
     try:
-        state = torch.load(path, map_location=device, weights_only=True)
         config = json.loads(state["config"])
         model = SDAE(config["sizes"], config["patch"])
         model.load_state_dict(state["state_dict"])

@@ -29,7 +29,7 @@ from .. import __version__
 from ..crops import image_size
 from ..errors import BoxError, DataError
 from ..features.sampling import negative_samples, positive_samples
-from ..fileio import atomic_torch_save, atomic_write_csv, load_checkpoint
+from ..fileio import atomic_torch_save, atomic_write_csv, load_checkpoint, make_folder
 from ..models.mdnet import MDNet, batched_region_features, save_mdnet
 from ..runtime import device as pick_device, device_name
 from .online import balanced_logistic_loss
@@ -184,7 +184,7 @@ def train_mdnet(domains, config: MDNetTrainConfig = MDNetTrainConfig(), out_dir=
                             f"it needs at least frames_per_batch = {config.frames_per_batch}")
     names = [s.name for s in sequences]
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    make_folder(out)
     stem = Path(weights_name).stem
     ckpt_path = out / f"{stem}_checkpoint.pt"
     log_path = out / f"{stem}_log.csv"

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 from ..data.patches import describe_patches, natural_patches
 from ..errors import DataError
-from ..fileio import atomic_torch_save, atomic_write_csv, load_checkpoint
+from ..fileio import atomic_torch_save, atomic_write_csv, load_checkpoint, make_folder
 from ..models.sdae import SDAE, corrupt, kl_sparsity, save_sdae, standardize_patches
 from .. import __version__
 from ..runtime import device as pick_device, device_name
@@ -131,7 +131,7 @@ def pretrain_sdae(config: SDAEPretrainConfig = SDAEPretrainConfig(), out_dir="."
     """
     config.validate()
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    make_folder(out)
     ckpt_path = out / "sdae_checkpoint.pt"
     dev = pick_device(device)
     cfg_json = json.dumps(asdict(config), sort_keys=True)
