@@ -1,7 +1,7 @@
 """The exercise checks accept right answers and explain the usual wrong ones, without raising."""
 import numpy as np
 
-from deeptrack_lite import exercises as ex
+from deeptrack_lite.course import exercises as ex
 
 
 def test_box_center_check():
@@ -73,7 +73,7 @@ def test_bhattacharyya_check():
 
 
 def test_masking_noise_check():
-    from deeptrack_lite.exercises import check_masking_noise
+    from deeptrack_lite.course.exercises import check_masking_noise
 
     assert check_masking_noise(lambda x, level, rng: x * (rng.random(x.shape) >= level))
     result = check_masking_noise(lambda x, level, rng: x * (rng.random(x.shape) < level))
@@ -92,7 +92,7 @@ def test_masking_noise_check():
 
 
 def test_kl_sparsity_check():
-    from deeptrack_lite.exercises import check_kl_sparsity
+    from deeptrack_lite.course.exercises import check_kl_sparsity
 
     def kl(h, rho):
         r = h.mean(axis=0)
@@ -104,7 +104,7 @@ def test_kl_sparsity_check():
 
 
 def test_update_decision_check():
-    from deeptrack_lite.exercises import check_update_decision
+    from deeptrack_lite.course.exercises import check_update_decision
 
     assert check_update_decision(lambda c, tau: c.max() < tau)
     assert "highest" in str(check_update_decision(lambda c, tau: c.mean() < tau))
@@ -141,7 +141,7 @@ def test_distractor_share_check():
 def test_hard_negatives_check():
     import torch
 
-    from deeptrack_lite.training.online import hard_negative_mining
+    from deeptrack_lite.online import hard_negative_mining
 
     assert ex.check_hard_negatives(lambda s, n: hard_negative_mining(lambda x: x, torch.as_tensor(s), n).numpy())
     assert ex.check_hard_negatives(lambda s, n: np.argsort(s)[-n:])

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from deeptrack_lite.data import synthetic_sequence
-from deeptrack_lite.features import analysis, backbone
+from deeptrack_lite.course import fcnt_analysis as analysis
+from deeptrack_lite.features import backbone
 from deeptrack_lite.models.fcnt import (HeatmapNet, SelectionNet, conv_hessian_diagonal, fit_heatmap, gaussian_heatmap,
                                         heatmap_loss, map_significance, select_maps)
 from deeptrack_lite.trackers import create_tracker, track

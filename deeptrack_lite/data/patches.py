@@ -11,13 +11,14 @@ import cv2
 import numpy as np
 
 from ..errors import DataError
-from .synthetic import BACKGROUNDS, OCCLUDER_SOURCES, TARGETS, _skimage_image
+from .pictures import skimage_picture
+from .synthetic import BACKGROUNDS, OCCLUDER_SOURCES, TARGETS
 
 PATCH_SOURCES = tuple(sorted({src for src, _, _ in TARGETS.values()} | set(BACKGROUNDS) | set(OCCLUDER_SOURCES)))
 
 
 def _grey(name: str) -> np.ndarray:
-    rgba = _skimage_image(name)
+    rgba = skimage_picture(name)
     return (rgba[..., :3] @ np.array([0.299, 0.587, 0.114], np.float32)).astype(np.float32)
 
 

@@ -29,13 +29,13 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from functools import lru_cache
 
 import cv2
 import numpy as np
 
 from ..errors import DataError
 from ..runtime import fast_mode
+from .pictures import skimage_picture, soft_ellipse
 from .sequence import Dataset, RenderedFrames, Sequence
 
 # name -> (scikit-image loader, crop (y0, y1, x0, x1) or None for the whole image, crop of the "other
@@ -55,35 +55,12 @@ BACKGROUNDS = ("astronaut", "coffee", "rocket", "hubble_deep_field", "immunohist
 OCCLUDER_SOURCES = ("brick", "coffee", "gravel", "immunohistochemistry", "camera", "grass")
 
 
-@lru_cache(maxsize=None)
-def _skimage_image(name: str) -> np.ndarray:
-    """A bundled scikit-image picture as float32 RGBA in [0, 1] (grey images get a neutral tint)."""
-    import skimage.data
-
-    img = getattr(skimage.data, name)()
-    img = np.asarray(img, dtype=np.float32)
-    if img.max() > 1.5:
-        img /= 255.0
-    if img.ndim == 2:
-        img = np.stack([img * 0.95, img * 0.97, img], axis=-1)
-    if img.shape[2] == 3:
-        img = np.concatenate([img, np.ones(img.shape[:2] + (1,), np.float32)], axis=-1)
-    img.setflags(write=False)
-    return img
-
-
-def _soft_ellipse(h: int, w: int) -> np.ndarray:
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    r = np.sqrt(((xx + 0.5 - w / 2) / (w / 2)) ** 2 + ((yy + 0.5 - h / 2) / (h / 2)) ** 2)
-    return np.clip((1.0 - r) * 12.0, 0.0, 1.0)  # a one-twelfth-radius soft edge
-
-
 def target_patch(name: str, side: str = "front", max_side: int = 96) -> np.ndarray:
     """The RGBA float32 patch of a named target (``side="back"`` for its other side)."""
     if name not in TARGETS:
         raise DataError(f"unknown synthetic target {name!r}; choose one of {', '.join(TARGETS)}")
     source, front, back = TARGETS[name]
-    img = _skimage_image(source)
+    img = skimage_picture(source)
     crop = front if side == "front" else (back or front)
     patch = img if crop is None else img[crop[0]:crop[1], crop[2]:crop[3]]
     if side == "back" and back is None:
@@ -91,7 +68,7 @@ def target_patch(name: str, side: str = "front", max_side: int = 96) -> np.ndarr
     h, w = patch.shape[:2]
     s = max_side / max(h, w)
     patch = cv2.resize(np.ascontiguousarray(patch), (max(2, round(w * s)), max(2, round(h * s))), interpolation=cv2.INTER_AREA)
-    patch[..., 3] = np.minimum(patch[..., 3], _soft_ellipse(*patch.shape[:2]))  # an object-like outline
+    patch[..., 3] = np.minimum(patch[..., 3], soft_ellipse(*patch.shape[:2]))  # an object-like outline
     return patch
 
 
@@ -291,7 +268,7 @@ class SyntheticSequence(Sequence):
             starts = np.linspace(n * 0.15, n * 0.8, n_events).astype(int) + rng.integers(-3, 4, n_events)
             for start in np.clip(starts, 1, n - 5):
                 length = int(max(6, min(n // 4, 10 + 20 * c.occlusion)))
-                src = _skimage_image(str(rng.choice(OCCLUDER_SOURCES)))
+                src = skimage_picture(str(rng.choice(OCCLUDER_SOURCES)))
                 side = float(np.max(size_now[start]) * (0.6 + 0.7 * c.occlusion))
                 y0 = int(rng.integers(0, src.shape[0] - 64))
                 x0 = int(rng.integers(0, src.shape[1] - 64))
@@ -312,10 +289,10 @@ class SyntheticSequence(Sequence):
     def _make_canvas(self, rng) -> np.ndarray:
         c = self.config
         W, H = c.frame_size
-        bg = _skimage_image(c.background)[..., :3]
+        bg = skimage_picture(c.background)[..., :3]
         canvas = cv2.resize(np.ascontiguousarray(bg), (2 * W, 2 * H), interpolation=cv2.INTER_AREA)
         if c.background_clutter > 0:  # pieces of the target's own picture, scattered everywhere
-            src = _skimage_image(TARGETS[c.target][0])
+            src = skimage_picture(TARGETS[c.target][0])
             n_pieces = int(20 + 120 * c.background_clutter)
             size = int(self.base_scale * max(self.front.shape[:2]))
             for _ in range(n_pieces):
@@ -325,7 +302,7 @@ class SyntheticSequence(Sequence):
                 y = int(rng.integers(0, 2 * H - s))
                 x = int(rng.integers(0, 2 * W - s))
                 piece = cv2.resize(np.ascontiguousarray(src[y0:y0 + s * 2, x0:x0 + s * 2, :3]), (s, s))
-                a = _soft_ellipse(s, s)[..., None] * (0.5 + 0.5 * c.background_clutter)
+                a = soft_ellipse(s, s)[..., None] * (0.5 + 0.5 * c.background_clutter)
                 canvas[y:y + s, x:x + s] = a * piece + (1 - a) * canvas[y:y + s, x:x + s]
         return canvas.astype(np.float32)
 

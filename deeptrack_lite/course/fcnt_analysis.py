@@ -59,7 +59,7 @@ def coin_instances(max_side: int = 64) -> tuple:
     from scipy import ndimage
     from skimage import filters, measure
 
-    from ..data.synthetic import _soft_ellipse
+    from ..data.pictures import soft_ellipse
 
     grey = skimage.data.coins().astype(np.float32) / 255.0
     smooth = filters.gaussian(grey, 2)
@@ -73,7 +73,7 @@ def coin_instances(max_side: int = 64) -> tuple:
         rgb = np.repeat(grey[y0:y1, x0:x1, None], 3, axis=2)
         s = max_side / max(h, w)
         rgb = cv2.resize(rgb, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA)
-        alpha = _soft_ellipse(*rgb.shape[:2])[..., None]
+        alpha = soft_ellipse(*rgb.shape[:2])[..., None]
         patches.append(np.concatenate([rgb, alpha], axis=2).astype(np.float32))
     return tuple(patches)
 
@@ -84,10 +84,10 @@ def compose_scene(background: str, objects, frame_size=(320, 240), seed: int = 0
     H x W x 3 uint8 frame and the N x 4 boxes (x, y, w, h) of the objects."""
     import cv2
 
-    from ..data.synthetic import _skimage_image
+    from ..data.pictures import skimage_picture
 
     W, H = frame_size
-    bg = _skimage_image(background)[..., :3]
+    bg = skimage_picture(background)[..., :3]
     scale = max(W / bg.shape[1], H / bg.shape[0]) * 1.2
     bg = cv2.resize(bg, (int(bg.shape[1] * scale) + 1, int(bg.shape[0] * scale) + 1))
     rng = np.random.default_rng(seed)
