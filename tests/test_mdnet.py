@@ -14,7 +14,7 @@ from deeptrack_lite.models.mdnet import (MDNet, RegionFeatures, load_mdnet, mdne
 from deeptrack_lite.trackers import create_tracker, track
 from deeptrack_lite.training.mdnet import (MDNetTrainConfig, domain_samples, make_optimizer, read_training_log,
                                            train_mdnet, training_step)
-from deeptrack_lite.training.online import SampleMemory, hard_negative_mining, train_binary_classifier
+from deeptrack_lite.online import SampleMemory, hard_negative_mining, train_binary_classifier
 
 
 @pytest.fixture(scope="module")

@@ -23,27 +23,14 @@ from ..boxes import clip_box
 from ..crops import crop_and_resize, image_size, image_to_tensor
 from ..errors import TrackerError
 from ..features.handcrafted import bhattacharyya, color_bins, color_histograms, hog_features, kernel_histogram
-from ..features.sampling import gaussian_samples, translation_grid, visible_training_samples
+from ..features.sampling import gaussian_samples, visible_training_samples
 from ..models.seeded import default_init_
 from ..models.subspace import IncrementalPCA
 from ..motion import meanshift as ms
-from ..motion.particle_filter import ParticleFilter
+from ..online import SampleMemory, train_binary_classifier
 from ..runtime import host_float64
-from ..training.online import SampleMemory, train_binary_classifier
 from .base import Tracker, register_tracker
-
-
-class ObservationMapMixin:
-    """Trackers whose observation model can be drawn as a map: the score of a box of the current size
-    centered at every point of a grid around the current box (notebook 01 puts the maps side by side)."""
-
-    MAP_KIND = "score"
-
-    def observation_map(self, image, radius: float = 1.0, step: float = 3.0):
-        """(xs, ys, values, kind) for the current box; ``kind`` says what the values are."""
-        xs, ys, boxes = translation_grid(self.last_box, image_size(image), radius=radius, step=step)
-        values = self._observe(image, boxes)
-        return xs, ys, np.asarray(values, dtype=np.float64).reshape(len(ys), len(xs)), self.MAP_KIND
+from .common import ObservationMapMixin, ParticleTrackerBase
 
 
 # ---------------------------------------------------------------------------------------------- generative
@@ -119,30 +106,6 @@ class TemplateTracker(ObservationMapMixin, Tracker):
         a = patches - patches.mean(axis=(1, 2, 3), keepdims=True)
         b = t - t.mean()
         return (a * b).sum(axis=(1, 2, 3)) / (np.sqrt((a * a).sum(axis=(1, 2, 3)) * (b * b).sum()) + 1e-9)
-
-
-class ParticleTrackerBase(Tracker):
-    """Shared set-up of the trackers whose candidates come from the particle filter (IVT, the colour
-    particle filter, DLT): the filter's parameters, its construction, and the diagnostics it records."""
-
-    PF_PARAMS = {
-        "n_particles": (300, "number of particles"),
-        "translation_noise": (0.1, "std of a particle's step, in box sizes"),
-        "scale_noise": (0.02, "std of a particle's log-scale step"),
-        "velocity": (False, "constant-velocity motion model instead of a random walk"),
-        "resample_threshold": (0.5, "resample when the effective sample size falls below this fraction"),
-    }
-
-    def _make_filter(self, box, estimate: str = "mean"):
-        p = self.params
-        self.pf = ParticleFilter(p["n_particles"], translation_noise=p["translation_noise"], scale_noise=p["scale_noise"],
-                                 velocity=p["velocity"], resample_threshold=p["resample_threshold"], estimate=estimate,
-                                 generator=self.new_generator("cpu"))  # the filter's state lives on the CPU
-        self.pf.init(box)
-
-    def _record_particles(self):
-        self.last_info.update(particles=self.pf.boxes().cpu().numpy(), weights=self.pf.weights.cpu().numpy(),
-                              ess=self.pf.history[-1]["ess"], resampled=self.pf.history[-1]["resampled"])
 
 
 @register_tracker("ivt", "generative: incremental PCA subspace with forgetting (IVT), particle-filter candidates")
@@ -392,4 +355,4 @@ class CamShiftTracker(Tracker):
 
 
 __all__ = ["CamShiftTracker", "ColorParticleFilterTracker", "DiscriminativeTracker", "IVTTracker", "MeanShiftTracker",
-           "ParticleTrackerBase", "TemplateTracker"]
+           "TemplateTracker"]

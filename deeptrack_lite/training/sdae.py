@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import json
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -24,10 +23,8 @@ import torch.nn.functional as F
 
 from ..data.patches import describe_patches, natural_patches
 from ..errors import DataError
-from ..fileio import atomic_torch_save, atomic_write_csv, load_checkpoint, make_folder
 from ..models.sdae import SDAE, corrupt, kl_sparsity, save_sdae, standardize_patches
-from .. import __version__
-from ..runtime import device as pick_device, device_name
+from .run import ResumableRun
 
 LOG_FIELDS = ("stage", "epoch", "train_loss", "val_mse", "seconds")
 
@@ -130,25 +127,16 @@ def pretrain_sdae(config: SDAEPretrainConfig = SDAEPretrainConfig(), out_dir="."
     epochs in this call (the checkpoint stays): used by tests and to split long runs.
     """
     config.validate()
-    out = Path(out_dir)
-    make_folder(out)
-    ckpt_path = out / "sdae_checkpoint.pt"
-    dev = pick_device(device)
-    cfg_json = json.dumps(asdict(config), sort_keys=True)
-
+    run = ResumableRun(out_dir, "sdae", json.dumps(asdict(config), sort_keys=True), "sdae_loss.csv", LOG_FIELDS,
+                       device=device, resume=resume, progress=progress, keep_checkpoint=keep_checkpoint)
+    dev = run.device
     torch.manual_seed(config.seed)  # the initial weights
     model = SDAE(config.sizes).to(dev)
-    log: list[dict] = []
-    start_stage, start_epoch, elapsed = 0, 0, 0.0
-    opt_state = None
-    if resume and ckpt_path.is_file():
-        ckpt = load_checkpoint(ckpt_path, dev, cfg_json)
-        model.load_state_dict(ckpt["model"])
-        start_stage, start_epoch, elapsed = int(ckpt["stage"]), int(ckpt["epoch"]), float(ckpt["elapsed"])
-        log = json.loads(ckpt["log"])
-        opt_state = ckpt["optimizer"]
-        if progress:
-            print(f"resuming from {ckpt_path}: stage {config.stages()[start_stage]}, epoch {start_epoch}")
+    start_stage, start_epoch, opt_state = 0, 0, None
+    ckpt = run.restore(model)
+    if ckpt is not None:
+        start_stage, start_epoch, opt_state = int(ckpt["stage"]), int(ckpt["epoch"]), ckpt["optimizer"]
+        run.say(f"resuming from {run.checkpoint}: stage {config.stages()[start_stage]}, epoch {start_epoch}")
 
     x_train = standardize_patches(torch.from_numpy(natural_patches(config.n_patches, model.patch, seed=config.seed))).to(dev)
     x_val = standardize_patches(torch.from_numpy(natural_patches(config.n_val, model.patch, seed=config.seed + 1))).to(dev)
@@ -167,8 +155,8 @@ def pretrain_sdae(config: SDAEPretrainConfig = SDAEPretrainConfig(), out_dir="."
             opt.load_state_dict(opt_state)
         for epoch in range(first_epoch, config.epochs(stage)):
             if stop_after is not None and epochs_run >= stop_after:
-                return PretrainResult(model.eval(), log, {})
-            t0 = time.perf_counter()
+                return PretrainResult(model.eval(), run.log, {})
+            run.start_unit()
             gen = torch.Generator(device=dev).manual_seed(config.seed * 1_000_003 + s * 1000 + epoch)
             order = torch.randperm(len(x_train), generator=gen, device=dev)
             batches = range(0, len(order), config.batch_size)
@@ -185,40 +173,27 @@ def pretrain_sdae(config: SDAEPretrainConfig = SDAEPretrainConfig(), out_dir="."
                 opt.step()
                 total, count = total + float(loss.detach()) * len(xb), count + len(xb)
             model.eval()
-            seconds = time.perf_counter() - t0
-            elapsed += seconds
+            seconds = run.end_unit()
             row = {"stage": stage, "epoch": epoch + 1, "train_loss": total / count,
                    "val_mse": stack_reconstruction_mse(model, x_val, _stage_depth(model, stage)), "seconds": seconds}
-            log.append(row)
-            if progress:
-                print(f"{stage} epoch {epoch + 1}: train loss {row['train_loss']:.4f}, validation reconstruction "
-                      f"MSE {row['val_mse']:.4f} ({seconds:.1f} s)")
+            run.log.append(row)
+            run.say(f"{stage} epoch {epoch + 1}: train loss {row['train_loss']:.4f}, validation reconstruction "
+                    f"MSE {row['val_mse']:.4f} ({seconds:.1f} s)")
             done_stage = epoch + 1 == config.epochs(stage)
-            atomic_torch_save({"settings": cfg_json, "stage": s + 1 if done_stage else s,
-                               "epoch": 0 if done_stage else epoch + 1, "elapsed": elapsed, "log": json.dumps(log),
-                               "model": model.state_dict(), "optimizer": opt.state_dict()}, ckpt_path)
-            atomic_write_csv(out / "sdae_loss.csv", log, LOG_FIELDS)
+            run.save(model, opt, stage=s + 1 if done_stage else s, epoch=0 if done_stage else epoch + 1)
             epochs_run += 1
 
+    log = run.log
     final = log[-1] if log else {}
-    provenance = {
-        "command": command or "deeptrack_lite.training.pretrain_sdae(...)",
-        "config": asdict(config),
-        "seed": config.seed,
-        "data": describe_patches(config.n_patches, model.patch, config.seed),
-        "validation_data": describe_patches(config.n_val, model.patch, config.seed + 1),
-        "final_train_loss": final.get("train_loss"),
-        "final_val_reconstruction_mse": final.get("val_mse"),
-        "val_mse_after_each_stage": {r["stage"]: r["val_mse"] for r in log},
-        "training_seconds": round(elapsed, 1),
-        "device": device_name(dev),
-        "torch": torch.__version__,
-        "deeptrack_lite": __version__,
-        "loss_log": "sdae_loss.csv",
-    }
+    provenance = run.provenance(
+        command, "deeptrack_lite.training.pretrain_sdae(...)", config,
+        data=describe_patches(config.n_patches, model.patch, config.seed),
+        validation_data=describe_patches(config.n_val, model.patch, config.seed + 1),
+        final_train_loss=final.get("train_loss"),
+        final_val_reconstruction_mse=final.get("val_mse"),
+        val_mse_after_each_stage={r["stage"]: r["val_mse"] for r in log},
+        loss_log=run.log_path.name)
     model = model.eval()
-    save_sdae(model, out / "sdae.pt", provenance)
-    atomic_write_csv(out / "sdae_loss.csv", log, LOG_FIELDS)
-    if not keep_checkpoint:
-        ckpt_path.unlink(missing_ok=True)
+    save_sdae(model, run.out / "sdae.pt", provenance)
+    run.finish()
     return PretrainResult(model, log, provenance)

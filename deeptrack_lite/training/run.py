@@ -1,0 +1,91 @@
+"""The resumable-run skeleton every off-line trainer shares (SDAE pretraining, MDNet, and those to come).
+
+A trainer describes its settings and data as one string (the *fingerprint*) and does its own work in units
+(an epoch, a cycle); after every unit, :meth:`ResumableRun.save` writes one checkpoint (model, optimizer,
+the trainer's counters, the log, the time spent) atomically, and rewrites the log as CSV. A later run with
+the same fingerprint continues from the checkpoint (:meth:`ResumableRun.restore`); one with other settings
+is refused rather than mixed in. :meth:`ResumableRun.provenance` gives the record every weight file carries
+(command, settings, seed, time, device, versions) and :meth:`ResumableRun.finish` removes the checkpoint.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+
+from ..version import __version__
+from ..fileio import atomic_torch_save, atomic_write_csv, load_checkpoint, make_folder
+from ..runtime import device as pick_device, device_name
+
+
+class ResumableRun:
+    """One training run's files in ``out_dir``: ``<name>_checkpoint.pt`` and the CSV log ``log_name``.
+
+    ``fingerprint``: the settings and data the checkpoint must have been written with. ``log_fields``: the
+    CSV columns. ``self.log`` (rows) and ``self.elapsed`` (seconds of training) carry over a resume.
+    """
+
+    def __init__(self, out_dir, name: str, fingerprint: str, log_name: str, log_fields, *, device="auto",
+                 resume: bool = True, progress: bool = True, keep_checkpoint: bool = False):
+        self.out = make_folder(out_dir)
+        self.checkpoint = self.out / f"{name}_checkpoint.pt"
+        self.log_path = self.out / log_name
+        self.fingerprint, self.log_fields = fingerprint, list(log_fields)
+        self.device = pick_device(device)
+        self.resume, self.progress, self.keep_checkpoint = resume, progress, keep_checkpoint
+        self.log: list[dict] = []
+        self.elapsed = 0.0
+        self._started: float | None = None
+
+    def restore(self, model: torch.nn.Module) -> dict | None:
+        """With ``resume`` and a checkpoint present: load the model, the log and the time spent, and return the
+        checkpoint (the trainer reads its counters and optimizer state from it); else None."""
+        if not (self.resume and self.checkpoint.is_file()):
+            return None
+        ckpt = load_checkpoint(self.checkpoint, self.device, self.fingerprint)
+        model.load_state_dict(ckpt["model"])
+        self.elapsed, self.log = float(ckpt["elapsed"]), json.loads(ckpt["log"])
+        return ckpt
+
+    def say(self, text: str) -> None:
+        if self.progress:
+            print(text)
+
+    def start_unit(self) -> None:
+        """Start the clock of one unit of work (an epoch, a cycle)."""
+        self._started = time.perf_counter()
+
+    def end_unit(self) -> float:
+        """Stop the clock; the unit's seconds are added to ``elapsed`` and returned."""
+        seconds = time.perf_counter() - self._started
+        self.elapsed += seconds
+        return seconds
+
+    def save(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, **counters) -> None:
+        """Checkpoint after a unit (atomic: an interrupted save leaves the previous one), then the CSV log."""
+        atomic_torch_save({"settings": self.fingerprint, "elapsed": self.elapsed, "log": json.dumps(self.log),
+                           "model": model.state_dict(), "optimizer": optimizer.state_dict(), **counters},
+                          self.checkpoint)
+        self.write_log()
+
+    def write_log(self) -> None:
+        atomic_write_csv(self.log_path, self.log, self.log_fields)
+
+    def provenance(self, command: str | None, default_command: str, config, **record) -> dict:
+        """The record a weight file carries: the command, the settings, the seed, the trainer's own entries
+        (data, final figures...), then the time spent, the device and the versions."""
+        return {"command": command or default_command, "config": asdict(config), "seed": config.seed, **record,
+                "training_seconds": round(self.elapsed, 1), "device": device_name(self.device),
+                "torch": torch.__version__, "deeptrack_lite": __version__}
+
+    def finish(self) -> None:
+        """The final log, and the checkpoint removed (unless ``keep_checkpoint``): the weights are written."""
+        self.write_log()
+        if not self.keep_checkpoint:
+            Path(self.checkpoint).unlink(missing_ok=True)
+
+
+__all__ = ["ResumableRun"]
