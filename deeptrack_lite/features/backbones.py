@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import torch
@@ -114,6 +115,16 @@ class EfficientNetLite0(nn.Module):
     def normalize(x01: torch.Tensor) -> torch.Tensor:
         """RGB in [0, 1] -> [-1, 1], the scaling the TensorFlow weights were trained with."""
         return x01 * 2.0 - 1.0
+
+    def stem_layers(self) -> nn.Sequential:
+        """The stem (convolution, BatchNorm, ReLU6) as one module sharing this network's layers, for networks
+        built on Lite0's first stages (MDNet's shared conv layers)."""
+        return nn.Sequential(self._conv_stem, self._bn0, nn.ReLU6())
+
+    @property
+    def blocks(self) -> nn.ModuleList:
+        """The 16 MBConv blocks, in order (block 10 ends the stride-16 stage, block 15 the stride-32 one)."""
+        return self._blocks
 
     def forward_taps(self, x: torch.Tensor, taps) -> dict:
         """Normalised input -> {tap: feature map} for the named taps (stops after the last one needed)."""
@@ -257,6 +268,20 @@ def _load_state(net: nn.Module, state: dict, path: Path, what: str) -> None:
         raise DataError(f"{path} does not hold {what} weights: {(str(exc).strip().splitlines() or [''])[0][:300]}") from None
 
 
+@lru_cache(maxsize=2)
+def _lite0_state(path: str) -> dict:
+    return _read_state(Path(path), "efficientnet_lite0")
+
+
+def efficientnet_lite0(weights=None) -> EfficientNetLite0:
+    """A new EfficientNet-Lite0 on the CPU with ImageNet weights (the bundled file, or ``weights``), trainable:
+    for networks that fine-tune some of its blocks (MDNet). The file is read once per process."""
+    path = Path(weights) if weights else bundled_efficientnet_lite0_weights()
+    net = EfficientNetLite0()
+    _load_state(net, _lite0_state(str(path)), path, "efficientnet_lite0")
+    return net
+
+
 _CACHE: dict = {}
 
 
@@ -270,9 +295,7 @@ def backbone(name: str = "efficientnet_lite0", device="auto", weights=None) -> B
     if key in _CACHE:
         return _CACHE[key]
     if name == "efficientnet_lite0":
-        path = Path(weights) if weights else bundled_efficientnet_lite0_weights()
-        net = EfficientNetLite0()
-        _load_state(net, _read_state(path, name), path, name)
+        net = efficientnet_lite0(weights)
         taps = {"low": Tap("stride16", 112, 16), "high": Tap("stride32", 320, 32)}
     elif name == "vgg16":
         from ..data.download import default_data_dir

@@ -34,21 +34,13 @@ import torch.nn.functional as F
 
 from ..crops import crop_and_resize, image_to_tensor
 from ..errors import DataError
+from ..features.backbones import efficientnet_lite0
 from ..fileio import load_torch_file, write_provenance
 from .seeded import Dropout, default_init_
 
 CROP = 107      # MDNet's input size
 TARGET = 75     # the box's size inside the crop (16 pixels of context on each side)
 CONTEXT = CROP / TARGET
-
-
-@lru_cache(maxsize=2)
-def _imagenet_state(path):
-    """EfficientNet-Lite0's ImageNet state dict (read once per process; every tracker init builds a network)."""
-    from ..features.backbones import _read_state, bundled_efficientnet_lite0_weights
-
-    path = Path(path) if path else bundled_efficientnet_lite0_weights()
-    return path, _read_state(path, "efficientnet_lite0")
 
 
 @lru_cache(maxsize=4)
@@ -68,18 +60,15 @@ class MDNet(nn.Module):
     def __init__(self, n_domains: int = 1, *, trunk_blocks: int = 11, train_blocks: int = 2, roi_size: int = 5,
                  fc_width: int = 512, dropout: float = 0.5, imagenet_weights=None):
         super().__init__()
-        from ..features.backbones import EfficientNetLite0, _load_state
 
         if not 1 <= trunk_blocks <= 16 or not 0 <= train_blocks <= trunk_blocks or roi_size < 1 or n_domains < 1:
             raise DataError(f"MDNet: need 1 <= trunk_blocks <= 16, 0 <= train_blocks <= trunk_blocks, roi_size >= 1 "
                             f"and n_domains >= 1; got {trunk_blocks}, {train_blocks}, {roi_size}, {n_domains}")
         self.settings = {"trunk_blocks": trunk_blocks, "train_blocks": train_blocks, "roi_size": roi_size,
                          "fc_width": fc_width, "dropout": dropout}
-        lite = EfficientNetLite0()
-        path, state = _imagenet_state(str(imagenet_weights) if imagenet_weights else None)
-        _load_state(lite, state, path, "efficientnet_lite0")
-        self.stem = nn.Sequential(lite._conv_stem, lite._bn0, nn.ReLU6())
-        self.blocks = nn.ModuleList(lite._blocks[:trunk_blocks])
+        lite = efficientnet_lite0(imagenet_weights)  # ImageNet weights; the file is read once per process
+        self.stem = lite.stem_layers()
+        self.blocks = nn.ModuleList(lite.blocks[:trunk_blocks])
         self.channels = self.blocks[-1]._bn2.num_features
         self.stride = 2 * math.prod(b._depthwise_conv.stride[0] for b in self.blocks)
         self.roi_size = roi_size
