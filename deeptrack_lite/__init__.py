@@ -4,12 +4,38 @@
     seq = dtl.data.synthetic_benchmark()["CatLight"]
     run = dtl.trackers.track("kcf", seq)
     dtl.evaluation.success_curve(run.boxes, seq.ground_truth)
+
+Sub-packages load when first used (``dtl.data``, ``dtl.trackers``...), so importing one part, a tracker say,
+does not import the others (the trainers, the course code), and ``python -m deeptrack_lite --help`` starts
+without torch. The layers, each importing only from the ones before it::
+
+    errors, version -> boxes, images, runtime, fileio, crops -> data -> features, viz -> models, motion
+    -> online -> training -> trackers -> evaluation -> cli -> course
 """
-__version__ = "0.1.0"
+from __future__ import annotations
 
-from . import boxes, errors, runtime  # noqa: E402
-from . import crops, data, evaluation, exercises, models, trackers, training, viz  # noqa: E402
-from .runtime import device, fast_mode, seed_everything  # noqa: E402
+import importlib
 
-__all__ = ["boxes", "crops", "data", "device", "errors", "evaluation", "exercises", "fast_mode", "models", "runtime",
-           "seed_everything", "trackers", "training", "viz", "__version__"]
+from .version import __version__
+
+_SUBPACKAGES = ("boxes", "course", "crops", "data", "errors", "evaluation", "features", "fileio", "images", "models",
+                "motion", "online", "runtime", "trackers", "training", "viz")
+_SHORTCUTS = {"exercises": ("course.exercises", None), "device": ("runtime", "device"),
+              "fast_mode": ("runtime", "fast_mode"), "seed_everything": ("runtime", "seed_everything")}
+
+
+def __getattr__(name: str):
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f".{name}", __name__)
+    if name in _SHORTCUTS:
+        module, attribute = _SHORTCUTS[name]
+        found = importlib.import_module(f".{module}", __name__)
+        return found if attribute is None else getattr(found, attribute)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_SUBPACKAGES, *_SHORTCUTS])
+
+
+__all__ = [*_SUBPACKAGES, *_SHORTCUTS, "__version__"]

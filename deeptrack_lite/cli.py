@@ -60,17 +60,23 @@ def _write_synthetic(args) -> int:
     return 0
 
 
-def _dataset(spec: str, frames, sequences, attributes_file):
-    from .data import load_dataset, synthetic_benchmark
+def _dataset(spec: str, frames=None, sequences: str = "", attributes_file=None, variant: int = 0):
+    """The one way the commands find sequences: ``synthetic`` (the benchmark; ``synthetic:NAME,NAME`` picks
+    some, ``frames`` is their length, ``variant`` another draw), or a folder of sequences, one sequence folder
+    or a video file (``frames``: the first N of each). ``sequences``: comma-separated names to keep."""
+    from pathlib import Path
+
+    from .data import Dataset, load_dataset, load_sequence, synthetic_benchmark
 
     names = [n for n in sequences.split(",") if n] if sequences else None
-    if spec == "synthetic":
-        return synthetic_benchmark(n_frames=frames, names=names)
-    dataset = load_dataset(spec, attributes_file=attributes_file)
+    if spec == "synthetic" or spec.startswith("synthetic:"):
+        names = names or [n for n in spec.partition(":")[2].split(",") if n] or None
+        return synthetic_benchmark(n_frames=frames, names=names, variant=variant)
+    path = Path(spec)
+    dataset = Dataset(path.stem, [load_sequence(path)]) if path.is_file() else load_dataset(path, attributes_file=attributes_file)
     if names:
         dataset = dataset.subset(names)
     if frames:
-        from .data import Dataset
         dataset = Dataset(dataset.name, [s.subsequence(0, frames) for s in dataset])
     return dataset
 
@@ -119,16 +125,12 @@ def _track(args) -> int:
     import numpy as np
 
     from .boxes import iou
-    from .data import load_sequence, synthetic_benchmark
     from .evaluation import summarize
     from .trackers import create_tracker, track
     from .viz import draw_boxes
 
-    if args.sequence.startswith("synthetic:"):
-        seq = synthetic_benchmark(names=[args.sequence.split(":", 1)[1]])[0]
-    else:
-        seq = load_sequence(args.sequence)
-    if args.frames:
+    seq = _dataset(args.sequence)[0]
+    if args.frames:  # the first N frames of the whole sequence (a synthetic one is rendered at its usual length)
         seq = seq.subsequence(0, args.frames)
     run = track(create_tracker(args.tracker, device=args.device), seq)
     scores = summarize(run.boxes, seq.ground_truth)
@@ -179,7 +181,7 @@ def _train_mdnet(args) -> int:
     import shlex
     from dataclasses import asdict, replace
 
-    from .data import Dataset, load_dataset, synthetic_benchmark
+    from .data import Dataset
     from .runtime import fast_mode
     from .training import MDNetTrainConfig, train_mdnet
 
@@ -190,12 +192,11 @@ def _train_mdnet(args) -> int:
     config = replace(config, **{k: v for k, v in given.items() if v is not None})
     sequences, described = [], []
     for spec in [d for d in args.domains.split(",") if d]:
-        if spec == "synthetic":
-            ds = synthetic_benchmark(n_frames=args.frames, variant=args.variant)
+        ds = _dataset(spec, args.frames, variant=args.variant)
+        if spec.startswith("synthetic"):
             described.append(f"the synthetic benchmark's {len(ds)} scenarios drawn as variant {args.variant} "
                              f"(seeds + {1000 * args.variant}), {len(ds[0])} frames each")
         else:
-            ds = load_dataset(spec)
             described.append(f"{len(ds)} sequences of {spec}")
         sequences += list(ds)
     command = "python -m deeptrack_lite " + " ".join(shlex.quote(a) for a in args.argv)
@@ -298,7 +299,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "scenarios, drawn with other seeds) and/or folders of OTB / VOT / GOT-10k sequences (default: synthetic)")
     p.add_argument("--variant", type=int, default=1, help="which draw of the synthetic scenarios (default 1; 0 is the "
                    "benchmark itself, which training would then have seen)")
-    p.add_argument("--frames", type=_positive_int, default=None, help="frames per synthetic sequence (default 150; 40 in fast mode)")
+    p.add_argument("--frames", type=_positive_int, default=None, help="frames per sequence (synthetic: default 150, 40 in "
+                   "fast mode; folders: the first N frames)")
     p.add_argument("--cycles", type=int, default=None, help="passes over all domains (default 40)")
     p.add_argument("--frames-per-batch", type=int, default=None, help="frames sampled per iteration (default 4)")
     p.add_argument("--batch-pos", type=int, default=None, help="positives per iteration (default 32)")

@@ -23,17 +23,23 @@ def _axes(ax, figsize=(5, 4)):
     return ax
 
 
-def plot_success(report, ax=None, sequences=None, title: str | None = None):
-    """Success plot of OPE: fraction of frames with IoU > threshold; legend ranked by AUC."""
+def _plot_curves(report, ax, sequences, key: str, thresholds, score, kind: str):
+    """One OTB plot: every tracker's averaged ``key`` curve, legend ranked by ``score`` (shown in brackets)."""
     ax = _axes(ax)
     entries = [(t, report.curves(t, sequences)) for t in report.trackers]
-    entries = sorted([(t, c) for t, c in entries if c], key=lambda e: -success_auc(e[1]["success"]))
+    entries = sorted([(t, c) for t, c in entries if c], key=lambda e: -score(e[1][key]))
     for i, (t, c) in enumerate(entries):
-        ax.plot(SUCCESS_THRESHOLDS, c["success"], _STYLES[(i // 10) % 4], color=_color(report, t), lw=2,
-                label=f"{t} [{success_auc(c['success']):.3f}]")
-    ax.set(xlabel="overlap threshold", ylabel="success rate", xlim=(0, 1), ylim=(0, 1.02),
-           title=title or f"Success plots of OPE ({report.dataset.name})")
+        ax.plot(thresholds, c[key], _STYLES[(i // 10) % 4], color=_color(report, t), lw=2,
+                label=f"{t} [{score(c[key]):.3f}]")
+    ax.set_title(f"{kind} plots of OPE ({report.dataset.name})")
     ax.grid(alpha=0.3)
+    return ax
+
+
+def plot_success(report, ax=None, sequences=None, title: str | None = None):
+    """Success plot of OPE: fraction of frames with IoU > threshold; legend ranked by AUC."""
+    ax = _plot_curves(report, ax, sequences, "success", SUCCESS_THRESHOLDS, success_auc, "Success")
+    ax.set(xlabel="overlap threshold", ylabel="success rate", xlim=(0, 1), ylim=(0, 1.02), title=title or ax.get_title())
     ax.legend(loc="lower left", fontsize=8)
     return ax
 
@@ -41,16 +47,11 @@ def plot_success(report, ax=None, sequences=None, title: str | None = None):
 def plot_precision(report, ax=None, sequences=None, title: str | None = None):
     """Precision plot of OPE: fraction of frames with center error <= threshold; legend ranked by
     precision at 20 px."""
-    ax = _axes(ax)
-    entries = [(t, report.curves(t, sequences)) for t in report.trackers]
-    entries = sorted([(t, c) for t, c in entries if c], key=lambda e: -precision_at(e[1]["precision"], 20))
-    for i, (t, c) in enumerate(entries):
-        ax.plot(PRECISION_THRESHOLDS, c["precision"], _STYLES[(i // 10) % 4], color=_color(report, t), lw=2,
-                label=f"{t} [{precision_at(c['precision'], 20):.3f}]")
+    ax = _plot_curves(report, ax, sequences, "precision", PRECISION_THRESHOLDS, lambda c: precision_at(c, 20),
+                      "Precision")
     ax.axvline(20, color="gray", lw=0.8, ls="--")
     ax.set(xlabel="location error threshold (px)", ylabel="precision", xlim=(0, 50), ylim=(0, 1.02),
-           title=title or f"Precision plots of OPE ({report.dataset.name})")
-    ax.grid(alpha=0.3)
+           title=title or ax.get_title())
     ax.legend(loc="lower right", fontsize=8)
     return ax
 
