@@ -17,6 +17,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from ..errors import DownloadError
+from ..fileio import sha256_of  # noqa: F401  (also data.sha256_of)
 
 # Official OTB archive location (the OTB toolkit's configuration). The site has gone offline more than
 # once; pass base_url=... for a mirror.
@@ -38,15 +39,6 @@ def default_data_dir() -> Path:
     if (repo_data / "README.md").is_file():
         return repo_data
     return Path.home() / ".cache" / "deeptrack_lite"
-
-
-def sha256_of(path, chunk: int = 1 << 20) -> str:
-    """Hex SHA-256 of a file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(chunk), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def download(url: str, dest, *, sha256: str | None, unverified_ok: bool = False, progress: bool = True,
