@@ -331,14 +331,16 @@ def run_ope(trackers, dataset: Dataset, results_dir, *, seeds=None, device="auto
                 bar.update(1)
             continue
         first = seed_list[0]
+        first_dir = _run_dir(results_dir, spec.label, first)
         settings = run_settings(spec, seq, first if cls.deterministic else seed)
+        # stale_reason checks a stored result's frame count and settings; None for a stored one means reusable
         stale = None if overwrite else stale_reason(run_dir, seq, settings)
-        if stale is None and not overwrite and result_is_complete(run_dir, seq):
+        if stale is None and not overwrite and (run_dir / f"{seq.name}.txt").is_file():
             skipped += 1
-        elif cls.deterministic and seed != first and result_is_complete(_run_dir(results_dir, spec.label, first), seq) \
-                and stale_reason(_run_dir(results_dir, spec.label, first), seq, settings) is None:
+        elif cls.deterministic and seed != first and (first_dir / f"{seq.name}.txt").is_file() \
+                and stale_reason(first_dir, seq, settings) is None:
             # seeds cannot change a deterministic run: the first seed's result stands for this one
-            stored = read_result(_run_dir(results_dir, spec.label, first), seq)
+            stored = read_result(first_dir, seq)
             write_result(run_dir, seq.name, stored["boxes"], stored["times"], dict(stored["info"], reused_for_seed=seed))
         else:
             if stale is not None:
