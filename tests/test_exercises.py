@@ -183,3 +183,50 @@ def test_target_score_check():
     assert ex.check_target_score(right)
     msg = str(ex.check_target_score(best_only))
     assert "average the top k scores" in msg and "average the boxes" in msg
+
+
+def test_every_reference_solution_passes_its_check():
+    from deeptrack_lite.course import solutions
+
+    results = solutions.check_all()
+    failed = {name: str(r) for name, r in results.items() if not r.passed}
+    assert not failed, failed
+
+
+def test_every_notebook_exercise_has_a_solution_of_the_same_name():
+    import json
+    import re
+    from pathlib import Path
+
+    from deeptrack_lite.course import solutions
+
+    found = {}
+    for path in sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb")):
+        for cell in json.loads(path.read_text())["cells"]:
+            for check, fn in re.findall(r"dtl\.exercises\.(check_\w+)\((\w+)\)", "".join(cell["source"])):
+                found[fn] = (path.stem, check)
+    assert found, "no exercise cells found"
+    listed = {name: (nb, check.__name__) for name, (nb, check) in solutions.CHECKS.items()}
+    assert found == listed
+    # and the solution's signature is the one the notebook asks for
+    for path in sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb")):
+        text = path.read_text()
+        for name in found:
+            m = re.search(rf"def {name}\(([^)]*)\)", text)
+            if m and found[name][0] == path.stem:
+                import inspect
+
+                want = [a.strip() for a in m.group(1).replace("\\n", "").split(",")]
+                assert list(inspect.signature(getattr(solutions, name)).parameters) == want, name
+
+
+def test_show_prints_a_solution_and_refuses_unknown_names(capsys):
+    import pytest
+
+    from deeptrack_lite.course import solutions
+    from deeptrack_lite.errors import DeepTrackError
+
+    solutions.show("box_deltas")
+    assert "def box_deltas(box, target)" in capsys.readouterr().out
+    with pytest.raises(DeepTrackError, match="target_score"):
+        solutions.show("nonexistent")

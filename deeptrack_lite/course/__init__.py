@@ -1,6 +1,7 @@
-"""Course-only code, on top of the library: the exercises' automatic checks (``exercises``) and the measurements
-behind notebook 04's three observations on CNN feature maps (``fcnt_analysis``). The library layers never import
+"""Course-only code, on top of the library: the exercises' automatic checks (``exercises``), their reference
+solutions for instructors (``solutions``) and the measurements behind notebook 04's three observations on CNN
+feature maps (``fcnt_analysis``). The library layers never import
 this package; notebooks do (``dtl.exercises`` is ``dtl.course.exercises``)."""
-from . import exercises, fcnt_analysis
+from . import exercises, fcnt_analysis, solutions
 
-__all__ = ["exercises", "fcnt_analysis"]
+__all__ = ["exercises", "fcnt_analysis", "solutions"]

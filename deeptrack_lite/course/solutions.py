@@ -1,0 +1,168 @@
+"""Reference solutions to the notebooks' exercises, for instructors.
+
+One function per exercise, with the name and signature the notebook's exercise cell uses, written in plain
+numpy as a student would write it (not by calling the package's own implementation, so that a solution
+shows the computation). :data:`CHECKS` maps each solution to its check in :mod:`.exercises`, and
+:func:`check_all` runs every check on its solution; the tests require all of them to pass.
+
+    from deeptrack_lite.course import solutions
+    solutions.check_all()                  # every exercise's check, on its reference solution
+    solutions.show("taylor_significance")  # print a solution's source in a notebook
+"""
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+
+from . import exercises
+
+
+# ---------------------------------------------------------------------------------- 00 welcome, 06 evaluation
+def box_center(box):
+    """OTB's centre of an (x, y, w, h) box whose pixels are x .. x + w - 1: the middle pixel, not x + w / 2."""
+    x, y, w, h = box
+    return x + (w - 1) / 2, y + (h - 1) / 2
+
+
+def precision_at(center_errors, threshold):
+    """Share of frames whose centre error is at most ``threshold``; a lost frame (NaN, inf) counts as a miss."""
+    e = np.asarray(center_errors, dtype=float)
+    return float(np.mean(np.nan_to_num(e, nan=np.inf) <= threshold))
+
+
+def success_rates(ious, thresholds):
+    """OTB's success curve: for each threshold, the share of frames whose IoU is strictly above it."""
+    o = np.nan_to_num(np.asarray(ious, dtype=float), nan=-1.0)
+    return (o[None, :] > np.asarray(thresholds)[:, None]).mean(axis=1)
+
+
+def dataset_auc(per_sequence_ious):
+    """Dataset success AUC: average the per-sequence curves (each sequence weighs the same), then the thresholds."""
+    thresholds = np.linspace(0, 1, 21)
+    return float(np.mean([success_rates(o, thresholds) for o in per_sequence_ious]))
+
+
+# ------------------------------------------------------------------------------ 01 generative vs discriminative
+def ssd_map(window, template):
+    """Mean squared difference of ``template`` at every position where it fits inside ``window``."""
+    window, template = np.asarray(window, dtype=float), np.asarray(template, dtype=float)
+    h, w = template.shape
+    rows, cols = window.shape[0] - h + 1, window.shape[1] - w + 1
+    out = np.empty((rows, cols))
+    for i in range(rows):
+        for j in range(cols):
+            out[i, j] = np.mean((window[i:i + h, j:j + w] - template) ** 2)
+    return out
+
+
+def sample_labels(ious):
+    """1 for IoU >= 0.7 (object), 0 for IoU <= 0.3 (background), -1 for the ambiguous band between."""
+    o = np.asarray(ious, dtype=float)
+    return np.where(o >= 0.7, 1, np.where(o <= 0.3, 0, -1))
+
+
+# ------------------------------------------------------------------------------------------- 02 motion models
+def systematic_resample(weights, u):
+    """Indices of the particles hit by the N equally spaced pointers u, u + 1/N, ..., u + (N - 1)/N."""
+    w = np.asarray(weights, dtype=float)
+    pointers = u + np.arange(len(w)) / len(w)
+    return np.searchsorted(np.cumsum(w), pointers)  # side="left": a pointer on a boundary picks the lower particle
+
+
+def bhattacharyya(p, q):
+    """Bhattacharyya coefficient of two normalised histograms: sum_u sqrt(p_u q_u)."""
+    return float(np.sum(np.sqrt(np.asarray(p, dtype=float) * np.asarray(q, dtype=float))))
+
+
+# ------------------------------------------------------------------------------------------------------ 03 DLT
+def masking_noise(x, level, rng):
+    """A copy of ``x`` with a random fraction ``level`` of its values set to 0 (the input is left untouched)."""
+    return x * (rng.random(x.shape) >= level)
+
+
+def kl_sparsity(h, rho):
+    """Mean over hidden units of KL(rho || rho_hat_j), rho_hat_j the unit's mean activation over the batch."""
+    rho_hat = np.asarray(h, dtype=float).mean(axis=0)
+    kl = rho * np.log(rho / rho_hat) + (1 - rho) * np.log((1 - rho) / (1 - rho_hat))
+    return float(kl.mean())
+
+
+def should_update(confidences, threshold):
+    """DLT updates its model when even the *best* particle's confidence is below the threshold."""
+    return bool(np.max(confidences) < threshold)
+
+
+# ----------------------------------------------------------------------------------------------------- 04 FCNT
+def taylor_significance(f, g, h):
+    """FCNT's significance per map: sum over cells of -g f + 1/2 h f^2 (second-order change of the loss when
+    the map is switched off)."""
+    f, g, h = (np.asarray(a, dtype=float) for a in (f, g, h))
+    return (-g * f + 0.5 * h * f ** 2).sum(axis=(1, 2))
+
+
+def distractor_share(heatmap, peak_xy, target_wh):
+    """Share of the heat map's positive heat outside the target-sized region centred on the peak."""
+    m = np.clip(np.asarray(heatmap, dtype=float), 0, None)
+    yy, xx = np.mgrid[0:m.shape[0], 0:m.shape[1]]
+    inside = (np.abs(xx - peak_xy[0]) <= target_wh[0] / 2) & (np.abs(yy - peak_xy[1]) <= target_wh[1] / 2)
+    total = m.sum()
+    return float(m[~inside].sum() / total) if total > 0 else 0.0
+
+
+# ---------------------------------------------------------------------------------------------------- 05 MDNet
+def hard_negatives(scores, n):
+    """Indices of the ``n`` negatives with the highest scores: the ones the classifier finds most object-like."""
+    return np.argsort(np.asarray(scores))[::-1][:n]
+
+
+def box_deltas(box, target):
+    """R-CNN's regression targets: centre offsets in units of the box's size, then log size ratios."""
+    x, y, w, h = np.asarray(box, dtype=float)
+    tx, ty, tw, th = np.asarray(target, dtype=float)
+    return np.array([(tx + tw / 2 - (x + w / 2)) / w, (ty + th / 2 - (y + h / 2)) / h, np.log(tw / w), np.log(th / h)])
+
+
+def target_score(scores, boxes, k):
+    """MDNet's target score (mean of the k best scores) and new state (mean of those candidates' boxes)."""
+    top = np.argsort(np.asarray(scores))[-k:]
+    return float(np.mean(np.asarray(scores)[top])), np.asarray(boxes, dtype=float)[top].mean(axis=0)
+
+
+# -------------------------------------------------------------------------------------------- the index
+#: solution name -> (notebook, the check in :mod:`.exercises` that grades it)
+CHECKS = {
+    "box_center": ("00_welcome", exercises.check_box_center),
+    "precision_at": ("00_welcome", exercises.check_precision_at),
+    "ssd_map": ("01_generative_vs_discriminative", exercises.check_ssd_map),
+    "sample_labels": ("01_generative_vs_discriminative", exercises.check_sample_labels),
+    "systematic_resample": ("02_motion_models", exercises.check_systematic_resample),
+    "bhattacharyya": ("02_motion_models", exercises.check_bhattacharyya),
+    "masking_noise": ("03_dlt", exercises.check_masking_noise),
+    "kl_sparsity": ("03_dlt", exercises.check_kl_sparsity),
+    "should_update": ("03_dlt", exercises.check_update_decision),
+    "taylor_significance": ("04_fcnt", exercises.check_taylor_significance),
+    "distractor_share": ("04_fcnt", exercises.check_distractor_share),
+    "hard_negatives": ("05_mdnet", exercises.check_hard_negatives),
+    "box_deltas": ("05_mdnet", exercises.check_box_deltas),
+    "target_score": ("05_mdnet", exercises.check_target_score),
+    "success_rates": ("06_evaluation", exercises.check_success_curve),
+    "dataset_auc": ("06_evaluation", exercises.check_dataset_auc),
+}
+
+
+def check_all() -> dict:
+    """{solution name: CheckResult} for every exercise, each check run on its reference solution."""
+    return {name: check(globals()[name]) for name, (_, check) in CHECKS.items()}
+
+
+def show(name: str) -> None:
+    """Print the source of one solution (for a notebook cell: ``solutions.show("box_deltas")``)."""
+    if name not in CHECKS:
+        from ..errors import DeepTrackError
+
+        raise DeepTrackError(f"no exercise called {name!r}; the exercises are: {', '.join(CHECKS)}")
+    print(inspect.getsource(globals()[name]))
+
+
+__all__ = list(CHECKS) + ["CHECKS", "check_all", "show"]
