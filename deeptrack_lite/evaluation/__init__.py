@@ -4,8 +4,11 @@
 - ``ope``: ``run_ope`` runs trackers and stores results in the OTB/got10k layout, ``evaluate`` re-scores any
   results folder;
 - ``report``: ``OPEReport`` with dataset curves, the ranked table, attribute tables and a JSON summary;
-- ``plots``: the OTB precision and success plots, per-attribute plots, per-sequence drill-down.
+- ``plots``: the OTB precision and success plots, per-attribute plots, per-sequence drill-down;
+- ``compare``: ``paired_bootstrap``, the verdict of an ablation (helps, hurts, tie) from a bootstrap interval
+  over sequences.
 """
+from .compare import PairedComparison, paired_bootstrap
 from .metrics import (NORMALIZED_PRECISION_THRESHOLDS, PRECISION_THRESHOLDS, SUCCESS_THRESHOLDS, center_error,
                       normalized_precision_curve, overlap, precision_at, precision_curve, success_auc, success_curve,
                       summarize)
@@ -13,7 +16,7 @@ from .ope import TrackerSpec, evaluate, parse_tracker_spec, read_result, run_ope
 from .plots import plot_attributes, plot_ope, plot_overlap_timeline, plot_precision, plot_success, show_worst_frames
 from .report import OPEReport
 
-__all__ = ["NORMALIZED_PRECISION_THRESHOLDS", "OPEReport", "PRECISION_THRESHOLDS", "SUCCESS_THRESHOLDS", "TrackerSpec",
+__all__ = ["NORMALIZED_PRECISION_THRESHOLDS", "OPEReport", "PairedComparison", "paired_bootstrap", "PRECISION_THRESHOLDS", "SUCCESS_THRESHOLDS", "TrackerSpec",
            "center_error", "evaluate", "normalized_precision_curve", "overlap", "plot_attributes", "plot_ope",
            "plot_overlap_timeline", "plot_precision", "plot_success", "precision_at", "precision_curve",
            "read_result", "run_ope", "show_worst_frames", "success_auc", "success_curve", "summarize",
