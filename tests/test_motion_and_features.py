@@ -84,6 +84,21 @@ def test_mean_shift_climbs_to_the_target():
     assert len(res.path) == res.iterations + 1 and res.rho > 0.9
 
 
+def test_a_plain_mean_shift_step_can_lower_rho_and_step_halving_prevents_it():
+    # the step climbs a linearised rho; on this real frame a full step lowers the true rho (found by search)
+    import deeptrack_lite as dtl
+
+    seq = dtl.data.synthetic_benchmark(n_frames=20, names=["CoinTiny"])["CoinTiny"]
+    q = ms.target_model(seq.frame(0), seq.ground_truth[0], 16)
+    start = seq.ground_truth[3] + np.array([6, -4, 0, 0])
+    plain = ms.mean_shift(seq.frame(4), start, q, bins=16, halve_steps=False)
+    assert np.diff(plain.rhos).min() < -0.02
+    halved = ms.mean_shift(seq.frame(4), start, q, bins=16)
+    assert (np.diff(halved.rhos) >= 0).all() and sum(halved.halvings) >= 1
+    assert halved.rho >= plain.rhos[int(np.argmin(np.diff(plain.rhos))) + 1]
+    assert len(halved.rhos) == len(halved.path) == len(halved.halvings) + 1
+
+
 def test_bhattacharyya_surface_peaks_at_the_target():
     img = blob_image(60, 50)
     q = ms.target_model(img, [50, 40, 20, 20], bins=8)

@@ -52,22 +52,28 @@ class MeanShiftResult:
     rho: float
     path: list = field(default_factory=list)  # centers visited, for drawing the convergence
     iterations: int = 0
+    rhos: list = field(default_factory=list)  # rho at each center of ``path``
+    halvings: list = field(default_factory=list)  # per iteration: how many times its step was halved
 
 
 def mean_shift(image: np.ndarray, box, q: np.ndarray, *, bins: int = 16, max_iter: int = 20, eps: float = 0.5,
-               bandwidth: float = 1.0) -> MeanShiftResult:
+               bandwidth: float = 1.0, halve_steps: bool = True, max_halvings: int = 10) -> MeanShiftResult:
     """Move ``box`` (kept at its size) to the local maximum of the Bhattacharyya coefficient with model ``q``.
 
-    ``bandwidth`` scales the kernel window relative to the box. Stops when the shift is below ``eps`` pixels
-    or after ``max_iter`` iterations.
+    The mean-shift step climbs a *linearised* rho (its first-order Taylor expansion around the current
+    p(y)), so a step can lower the real rho. With ``halve_steps`` (Comaniciu, Ramesh & Meer, 2003, step 5)
+    a step that lowers rho is halved towards the current center until rho no longer drops; after
+    ``max_halvings`` halvings that still lower it, the search stops where it is. ``bandwidth`` scales the kernel window relative to the box. Stops when the
+    shift is below ``eps`` pixels or after ``max_iter`` iterations.
     """
     x, y, w, h = np.asarray(box, dtype=np.float64)
     cx, cy = x + w / 2, y + h / 2
     kw, kh = w * bandwidth, h * bandwidth
-    path = [(cx, cy)]
+    p, parts = candidate_model(image, cx, cy, kw, kh, bins)
+    rho = float(bhattacharyya(p, q))
+    path, rhos, halvings = [(cx, cy)], [rho], []
     it = 0
     for it in range(1, max_iter + 1):
-        p, parts = candidate_model(image, cx, cy, kw, kh, bins)
         if parts is None:
             break
         b, k, xs, ys = parts
@@ -78,12 +84,19 @@ def mean_shift(image: np.ndarray, box, q: np.ndarray, *, bins: int = 16, max_ite
             break
         dx = float((weights * xs[None, :]).sum() / total) * kw / 2
         dy = float((weights * ys[:, None]).sum() / total) * kh / 2
-        cx, cy = cx + dx, cy + dy
-        path.append((cx, cy))
+        p_new, parts_new = candidate_model(image, cx + dx, cy + dy, kw, kh, bins)
+        rho_new, halved = float(bhattacharyya(p_new, q)), 0
+        while halve_steps and rho_new < rho and halved < max_halvings:
+            dx, dy, halved = dx / 2, dy / 2, halved + 1
+            p_new, parts_new = candidate_model(image, cx + dx, cy + dy, kw, kh, bins)
+            rho_new = float(bhattacharyya(p_new, q))
+        if halve_steps and rho_new < rho:
+            break  # no fraction of the step climbs: the current center is the (pixel-quantised) maximum
+        cx, cy, p, parts, rho = cx + dx, cy + dy, p_new, parts_new, rho_new
+        path.append((cx, cy)); rhos.append(rho); halvings.append(halved)
         if np.hypot(dx, dy) < eps:
             break
-    rho = float(bhattacharyya(candidate_model(image, cx, cy, kw, kh, bins)[0], q))
-    return MeanShiftResult(np.array([cx - w / 2, cy - h / 2, w, h]), rho, path, it)
+    return MeanShiftResult(np.array([cx - w / 2, cy - h / 2, w, h]), rho, path, it, rhos, halvings)
 
 
 def bhattacharyya_surface(image: np.ndarray, box, q: np.ndarray, *, bins: int = 16, radius: float = 1.0, step: int = 2):
