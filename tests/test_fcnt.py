@@ -174,3 +174,14 @@ def test_instance_vs_category_measures_both_layers():
         assert r["picks_target"] == np.mean(r["target"] > r["same_category"])  # the share of trials A beats B
         assert np.all(np.isfinite(r["target"])) and r["target"].mean() > 0  # each layer learned a peak on the coin
     assert out["scenes"]["test_boxes"].shape == (3, 4)
+
+
+def test_box_in_cells_maps_the_roi_onto_the_heatmap_grid():
+    t = create_tracker("fcnt")
+    t.backbone = backbone("efficientnet_lite0")  # what init loads; the grid is the low tap's cells on the ROI
+    g = t.grid()
+    # the whole ROI covers the grid from -0.5 to G - 0.5 (cell centres at integers)
+    cells = t.box_in_cells([10, 20, 60, 60], center=(40, 50), side=60)
+    assert np.allclose(cells, [-0.5, -0.5, g, g])
+    half = t.box_in_cells([40, 50, 30, 30], center=(40, 50), side=60)
+    assert np.allclose(half, [g / 2 - 0.5, g / 2 - 0.5, g / 2, g / 2])

@@ -1,7 +1,8 @@
 """Course-only code, on top of the library: the exercises' automatic checks (``exercises``), their reference
 solutions for instructors (``solutions``) and the measurements behind notebook 04's three observations on CNN
-feature maps (``fcnt_analysis``). The library layers never import
+feature maps (``fcnt_analysis``), the separability measures behind notebook 05 (``representation``) and the
+notebooks' ablation studies with their shipped full-mode results (``studies``). The library layers never import
 this package; notebooks do (``dtl.exercises`` is ``dtl.course.exercises``)."""
-from . import exercises, fcnt_analysis, solutions
+from . import exercises, fcnt_analysis, representation, solutions, studies
 
-__all__ = ["exercises", "fcnt_analysis", "solutions"]
+__all__ = ["exercises", "fcnt_analysis", "representation", "solutions", "studies"]

@@ -35,11 +35,12 @@ class PairedComparison:
     n_sequences: int
     level: float
     min_sequences: int = MIN_SEQUENCES
+    unit: str = "sequences"  # what was resampled: sequences, or the trials of an experiment
 
     @property
     def verdict(self) -> str:
         if self.n_sequences < self.min_sequences:
-            return "too few sequences"
+            return f"too few {self.unit}"
         if self.low > 0:
             return "helps"
         if self.high < 0:
@@ -48,17 +49,18 @@ class PairedComparison:
 
     def __str__(self) -> str:
         return (f"{self.mean:+.3f} [{self.low:+.3f}, {self.high:+.3f}] ({self.level:.0%} interval over "
-                f"{self.n_sequences} sequences): {self.verdict}")
+                f"{self.n_sequences} {self.unit}): {self.verdict}")
 
 
 def paired_bootstrap(a, b, *, level: float = 0.95, n_boot: int = 10000, seed: int = 0,
-                     min_sequences: int = MIN_SEQUENCES) -> PairedComparison:
+                     min_sequences: int = MIN_SEQUENCES, unit: str = "sequences") -> PairedComparison:
     """Compare setting ``a`` with setting ``b`` on the same sequences.
 
     ``a`` and ``b``: scores per sequence, shape (S,), or per sequence and seed, shape (S, R) (averaged over
     the seeds first). Returns the mean of ``a - b`` over sequences and its percentile-bootstrap interval at
     ``level`` (``n_boot`` resamples of the sequences, drawn from ``seed``, so the interval is reproducible).
-    NaN scores are refused: a run that produced no score must be rerun, not silently dropped."""
+    NaN scores are refused: a run that produced no score must be rerun, not silently dropped. ``unit`` names
+    what the first axis holds, for the printed interval ("sequences", or "trials" of an experiment)."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if a.shape != b.shape or a.ndim not in (1, 2) or a.shape[0] == 0:
         raise DeepTrackError(f"paired_bootstrap needs two score arrays of the same shape (sequences,) or "
@@ -74,7 +76,7 @@ def paired_bootstrap(a, b, *, level: float = 0.95, n_boot: int = 10000, seed: in
     rng = np.random.default_rng(seed)
     means = diff[rng.integers(0, n, size=(n_boot, n))].mean(axis=1)
     low, high = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
-    return PairedComparison(float(diff.mean()), float(low), float(high), n, level, min_sequences)
+    return PairedComparison(float(diff.mean()), float(low), float(high), n, level, min_sequences, unit)
 
 
 __all__ = ["MIN_SEQUENCES", "PairedComparison", "paired_bootstrap"]

@@ -82,6 +82,14 @@ class FCNTTracker(Tracker):
         """Cells per side of the heat maps (the low tap's resolution on the ROI)."""
         return self.params["roi_size"] // self.backbone.stride("low")
 
+    def box_in_cells(self, box, center, side) -> np.ndarray:
+        """An image box (x, y, w, h) in the heat-map grid of the ROI of ``side`` pixels around ``center``, in
+        cell units with cell centres at integers (as ``imshow`` draws a G x G map), for overlays."""
+        x, y, w, h = np.asarray(box, dtype=np.float64)
+        cell = side / self.grid()
+        return np.array([(x - (center[0] - side / 2)) / cell - 0.5, (y - (center[1] - side / 2)) / cell - 0.5,
+                         w / cell, h / cell])
+
     def roi_features(self, image, centers, sides) -> dict:
         """{"low", "high"}: N x C x G x G feature maps of the square ROIs (``centers`` N x 2, ``sides`` N);
         the high tap is resized to the low tap's grid, as FCNT resizes conv5_3 to conv4_3; both are
@@ -163,11 +171,13 @@ class FCNTTracker(Tracker):
         targets = targets * torch.as_tensor(amplitude, dtype=torch.float32, device=self.device).view(-1, 1, 1, 1)
 
         # Feature-map selection, one selection network per layer
-        self.significance, selected = {}, {}
+        self.significance, selected, self.selection_weight = {}, {}, {}
         for layer, k in (("low", p["select_low"]), ("high", p["select_high"])):
             sel_net = seeded(SelectionNet(feats[layer].shape[1]).to(self.device), init)
             fit_heatmap(sel_net, feats[layer], targets, p["select_steps"], lr=p["select_lr"])
             self.significance[layer] = map_significance(sel_net, feats[layer], targets)
+            # each map's summed kernel weight: negative for a map the network subtracts (bright off the target)
+            self.selection_weight[layer] = sel_net.conv.weight.detach()[0].sum(dim=(1, 2))
             selected[layer] = select_maps(self.significance[layer], k)
         self.sel_low, self.sel_high = selected["low"], selected["high"]
 

@@ -1,0 +1,54 @@
+"""How well does a representation separate two kinds of samples? The measurements behind notebook 05's
+"what the shared layers learned".
+
+- :func:`pca_2d` projects features to their two principal directions, for a scatter plot;
+- :func:`knn_balanced_accuracy` asks whether each sample's nearest neighbours share its label
+  (leave-one-out k nearest neighbours), scored by the balanced accuracy: the mean of the per-class recalls,
+  so chance is 0.5 whatever the class ratio. Unlike a nearest-centroid rule it does not assume that each
+  class is one blob: positives surrounded by a ring of near misses are separable, and it says so.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import DeepTrackError
+
+
+def _as_numpy(x) -> np.ndarray:
+    if hasattr(x, "detach"):
+        x = x.detach().cpu().double().numpy()
+    return np.asarray(x, dtype=np.float64)
+
+
+def pca_2d(features) -> np.ndarray:
+    """N x 2: the centred features projected on their first two principal directions."""
+    x = _as_numpy(features)
+    x = x.reshape(len(x), -1) - x.reshape(len(x), -1).mean(axis=0)
+    _, _, vt = np.linalg.svd(x, full_matrices=False)
+    return x @ vt[:2].T
+
+
+def knn_balanced_accuracy(features, labels, k: int = 5) -> float:
+    """Leave-one-out k-nearest-neighbour classification (Euclidean distance, majority vote; a tied vote counts
+    as wrong), scored by balanced accuracy: the mean recall over the classes, whose chance level is 0.5 for
+    two classes whatever their sizes."""
+    x = _as_numpy(features)
+    x = x.reshape(len(x), -1)
+    y = np.asarray(labels)
+    classes = np.unique(y)
+    if len(x) != len(y) or len(classes) < 2 or not 1 <= k < len(x):
+        raise DeepTrackError(f"knn_balanced_accuracy needs N features, N labels of at least two classes and "
+                             f"1 <= k < N; got {len(x)} features, {len(y)} labels, classes {classes.tolist()}, k={k}")
+    sq = (x ** 2).sum(axis=1)
+    d = sq[:, None] + sq[None, :] - 2 * x @ x.T
+    np.fill_diagonal(d, np.inf)  # leave one out: a sample is not its own neighbour
+    neighbours = np.argpartition(d, k - 1, axis=1)[:, :k]
+    votes = np.stack([(y[neighbours] == c).sum(axis=1) for c in classes], axis=1)
+    top = votes.max(axis=1, keepdims=True)
+    predicted_unique = (votes == top).sum(axis=1) == 1
+    predicted = classes[np.argmax(votes, axis=1)]
+    correct = predicted_unique & (predicted == y)
+    return float(np.mean([correct[y == c].mean() for c in classes]))
+
+
+__all__ = ["knn_balanced_accuracy", "pca_2d"]

@@ -1,0 +1,196 @@
+"""How long each notebook takes, and how much memory, so that students and instructors can plan a session.
+
+``python -m deeptrack_lite.course.timing --mode fast --mode full`` runs every notebook top to bottom in a
+fresh kernel, once per mode, and records in ``notebooks/timings.json``:
+
+- the wall time of the whole notebook and of every cell that took over :data:`SLOW_CELL` seconds;
+- the kernel's peak resident memory (Linux ``VmHWM``);
+- the machine (CPU count, device), the thread count, the command, the date, and whether the notebooks' results
+  cache (``<temp>/deeptrack_lite_results``) was emptied first (``--cold``, the default: the time a student
+  sees the first time).
+
+``--write`` then puts the figures where readers see them: a timing line in each notebook's first cell, a
+comment on each slow cell, and the README's notebook table. A test checks that those three agree with
+``timings.json``, so a number cannot be edited by hand without the record. Measure on a quiet machine: two
+torch processes on two cores slow each other down several times.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import shutil
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = ROOT / "notebooks"
+RECORD = NOTEBOOKS / "timings.json"
+README = ROOT / "README.md"
+SLOW_CELL = 30.0  # seconds: cells slower than this say so
+HEADER_MARK = "<!-- timings: written by python -m deeptrack_lite.course.timing --write -->"
+CELL_MARK = "# time:"
+TARGETS = {"full_seconds": 300, "fast_seconds": 60, "peak_mb": 2048}  # a lab session on Binder
+
+
+def _peak_rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def time_notebook(path: Path, fast: bool, timeout: int = 1800) -> dict:
+    """Run one notebook in a fresh kernel; returns seconds, peak_mb and {cell id: seconds} of slow cells."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    env_before = os.environ.get("DEEPTRACK_FAST")
+    os.environ["DEEPTRACK_FAST"] = "1" if fast else "0"
+    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=True,
+                            resources={"metadata": {"path": str(path.parent)}})
+    cells, peak = {}, None
+    start = time.perf_counter()
+    try:
+        with client.setup_kernel():
+            pid = client.km.provisioner.process.pid
+            for index, cell in enumerate(nb.cells):
+                t0 = time.perf_counter()
+                client.execute_cell(cell, index)
+                seconds = time.perf_counter() - t0
+                if cell.cell_type == "code" and seconds > SLOW_CELL:
+                    cells[cell.get("id", str(index))] = round(seconds, 1)
+            peak = _peak_rss_mb(pid)
+    finally:
+        if env_before is None:
+            os.environ.pop("DEEPTRACK_FAST", None)
+        else:
+            os.environ["DEEPTRACK_FAST"] = env_before
+    return {"seconds": round(time.perf_counter() - start, 1), "peak_mb": None if peak is None else round(peak),
+            "slow_cells": cells}
+
+
+def machine() -> str:
+    import torch
+
+    from ..runtime import device, device_name
+
+    return f"{device_name(device())}, {torch.get_num_threads()} torch threads, Python {platform.python_version()}"
+
+
+def measure(names, modes, cold: bool = True) -> dict:
+    """Time the named notebooks (stems) in each mode; merges into :data:`RECORD` and returns the record."""
+    record = json.loads(RECORD.read_text()) if RECORD.is_file() else {"notebooks": {}}
+    cache = Path(tempfile.gettempdir()) / "deeptrack_lite_results"
+    for mode in modes:
+        for name in names:
+            if cold and cache.exists():
+                shutil.rmtree(cache)
+            result = time_notebook(NOTEBOOKS / f"{name}.ipynb", fast=(mode == "fast"))
+            result.update(measured=datetime.now(timezone.utc).strftime("%Y-%m-%d"), cold_cache=cold, machine=machine())
+            record["notebooks"].setdefault(name, {})[mode] = result
+            print(f"{name} ({mode}): {result['seconds']:.0f} s, peak {result['peak_mb']} MB, "
+                  f"slow cells {result['slow_cells']}", flush=True)
+            RECORD.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
+    return record
+
+
+# ----------------------------------------------------------------------------------- the figures in the text
+def duration(seconds: float) -> str:
+    """``95`` -> ``"1 min 35 s"``, ``42`` -> ``"42 s"``."""
+    seconds = int(round(seconds))
+    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
+
+
+def header_line(entry: dict) -> str:
+    """The timing sentence of a notebook's first cell, from its record."""
+    parts = []
+    for mode in ("full", "fast"):
+        if mode in entry:
+            e = entry[mode]
+            parts.append(f"{mode} mode {duration(e['seconds'])}" + (f", peak memory {e['peak_mb']} MB" if e["peak_mb"] else ""))
+    where = next(iter(entry.values()))["machine"]
+    return (f"{HEADER_MARK}\n**Time to run** (measured on {where}, results cache empty): " + "; ".join(parts)
+            + ". Cells that take longer than 30 s say so in their first line.")
+
+
+def cell_comment(seconds: float) -> str:
+    return f"{CELL_MARK} about {duration(seconds)} in full mode on the machine in the header"
+
+
+def expected_text(record: dict) -> dict:
+    """{notebook stem: (header line, {cell id: comment})}: what the notebooks must say."""
+    out = {}
+    for name, entry in record["notebooks"].items():
+        slow = dict(entry.get("full", {}).get("slow_cells", {}))
+        out[name] = (header_line(entry), {cid: cell_comment(s) for cid, s in slow.items()})
+    return out
+
+
+def readme_table(record: dict) -> str:
+    rows = ["| notebook | full mode | fast mode (tests) | peak memory |", "|---|---|---|---|"]
+    for name, entry in sorted(record["notebooks"].items()):
+        full, fast = entry.get("full"), entry.get("fast")
+        peak = max((e["peak_mb"] or 0) for e in entry.values())
+        rows.append(f"| `{name}` | {duration(full['seconds']) if full else '-'} | {duration(fast['seconds']) if fast else '-'} "
+                    f"| {peak} MB |")
+    return "\n".join(rows)
+
+
+README_START, README_END = "<!-- notebook timings start -->", "<!-- notebook timings end -->"
+
+
+def write(record: dict) -> None:
+    """Write the header lines, the slow-cell comments and the README table from ``record``."""
+    import nbformat
+
+    for name, (header, comments) in expected_text(record).items():
+        path = NOTEBOOKS / f"{name}.ipynb"
+        raw = json.loads(path.read_text())
+        first = raw["cells"][0]
+        text = "".join(first["source"])
+        text = re.sub(re.escape(HEADER_MARK) + r"\n[^\n]*(\n|$)", "", text).rstrip("\n")
+        lines = text.split("\n")
+        lines.insert(1, "\n" + header)  # right under the title
+        first["source"] = nbformat.v4.new_markdown_cell("\n".join(lines)).source.splitlines(keepends=True)
+        for cell in raw["cells"]:
+            if cell["cell_type"] != "code":
+                continue
+            src = "".join(cell["source"])
+            src = re.sub(r"^" + re.escape(CELL_MARK) + r"[^\n]*\n", "", src)
+            if cell.get("id") in comments:
+                src = comments[cell["id"]] + "\n" + src
+            cell["source"] = src.splitlines(keepends=True)
+        path.write_text(json.dumps(raw, indent=1, ensure_ascii=False) + "\n")
+    text = README.read_text()
+    start, end = text.index(README_START), text.index(README_END)
+    README.write_text(text[:start + len(README_START)] + "\n" + readme_table(record) + "\n" + text[end:])
+
+
+def main(argv=None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m deeptrack_lite.course.timing", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mode", action="append", choices=["fast", "full"], help="fast and/or full (repeat the option)")
+    parser.add_argument("--notebooks", default="", help="comma-separated stems (default: all)")
+    parser.add_argument("--warm", action="store_true", help="keep the results cache instead of emptying it first")
+    parser.add_argument("--write", action="store_true", help="write the figures into the notebooks and the README")
+    args = parser.parse_args(argv)
+    names = [n for n in args.notebooks.split(",") if n] or sorted(p.stem for p in NOTEBOOKS.glob("*.ipynb"))
+    record = measure(names, args.mode, cold=not args.warm) if args.mode else json.loads(RECORD.read_text())
+    if args.write:
+        write(record)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
