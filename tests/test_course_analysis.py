@@ -26,6 +26,18 @@ def test_knn_sees_a_ring_that_a_centroid_rule_cannot():
     assert balanced_centroid < 0.75
 
 
+def test_a_line_cannot_cut_a_ring_but_cuts_two_blobs():
+    x, y = ring_data()
+    assert representation.linear_balanced_accuracy(x, y) < 0.8  # a line cuts off one side of the ring at best: 0.75
+    rng = np.random.default_rng(3)
+    blobs = np.vstack([rng.normal(0, 0.3, (50, 2)), rng.normal(3, 0.3, (150, 2))])
+    labels = np.r_[np.ones(50), np.zeros(150)]
+    assert representation.linear_balanced_accuracy(blobs, labels) == 1.0
+    assert representation.linear_balanced_accuracy(blobs, 1 - labels) == 1.0
+    with pytest.raises(DeepTrackError):
+        representation.linear_balanced_accuracy(blobs, np.ones(200))
+
+
 def test_knn_balanced_accuracy_is_at_chance_on_random_labels_whatever_the_class_ratio():
     rng = np.random.default_rng(1)
     x = rng.normal(size=(800, 5))

@@ -201,3 +201,15 @@ def test_incremental_pca_matches_batch_pca_without_forgetting():
     assert torch.allclose(ipca.basis @ ipca.basis.T, u @ u.T, atol=1e-3)
     assert float(ipca.reconstruction_error(data).max()) < 1e-6
     assert float(ipca.reconstruction_error(torch.randn(5, 20) * 3).min()) > 0.1
+
+
+def test_box_legend_uses_the_colours_draw_boxes_draws():
+    from deeptrack_lite import viz
+
+    frame = np.zeros((60, 60, 3), np.uint8)
+    labels = ["ground truth", "top-5 mean", "regressed"]
+    img = viz.draw_boxes(frame, {l: [10 + 12 * i, 10, 8, 8] for i, l in enumerate(labels)}, legend=False, thickness=1)
+    for i, handle in enumerate(viz.box_legend(labels)):
+        drawn = img[10, 10 + 12 * i + 4]  # a pixel on the top edge of box i
+        assert handle.get_label() == labels[i]
+        assert np.allclose(np.array(handle.get_color()) * 255, drawn, atol=1)

@@ -67,3 +67,23 @@ def test_notebook_runs_in_fast_mode(path, monkeypatch, tmp_path):
     print(f"{path.name}: {elapsed:.1f} s in fast mode")
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors
+
+
+def test_timing_figures_in_the_notebooks_and_readme_match_the_record():
+    """The measured times a reader sees come from notebooks/timings.json (python -m deeptrack_lite.course.timing)."""
+    from deeptrack_lite.course import timing
+
+    record = json.loads(timing.RECORD.read_text())
+    assert sorted(record["notebooks"]) == sorted(p.stem for p in NOTEBOOKS), "every notebook needs measured times"
+    for name, (header, comments) in timing.expected_text(record).items():
+        assert {"fast", "full"} <= set(record["notebooks"][name]), f"{name}: measure both modes"
+        nb = json.loads((NOTEBOOKS[0].parent / f"{name}.ipynb").read_text())
+        assert header in "".join(nb["cells"][0]["source"]), f"{name}: header out of date; run timing --write"
+        for cell in nb["cells"]:
+            src = "".join(cell["source"])
+            if cell["cell_type"] == "code" and cell.get("id") in comments:
+                assert src.startswith(comments[cell["id"]] + "\n"), f"{name}: cell {cell['id']} must state its time"
+            elif cell["cell_type"] == "code":
+                assert not src.startswith(timing.CELL_MARK), f"{name}: cell {cell['id']} states a time it was not measured to take"
+    readme = timing.README.read_text()
+    assert timing.readme_table(record) in readme, "README's notebook timings are out of date; run timing --write"

@@ -16,6 +16,14 @@ def color_for(label: str, index: int) -> tuple:
     return GROUND_TRUTH_COLOR if label.lower() in ("ground truth", "gt", "truth") else PALETTE[index % len(PALETTE)]
 
 
+def box_legend(labels, lw: float = 2.0) -> list:
+    """Matplotlib legend handles in the colours :func:`draw_boxes` gives the same labels in the same order, for
+    a legend that stays readable when a panel is zoomed or cropped (``fig.legend(handles=box_legend(...))``)."""
+    from matplotlib.lines import Line2D
+
+    return [Line2D([], [], lw=lw, color=np.array(color_for(label, i)) / 255, label=label) for i, label in enumerate(labels)]
+
+
 def draw_boxes(frame, boxes: dict, *, thickness: int = 2, legend: bool = True, caption: str | None = None) -> np.ndarray:
     """A copy of ``frame`` with each ``{label: (x, y, w, h)}`` box drawn (NaN boxes are skipped).
 
