@@ -87,3 +87,52 @@ def test_timing_figures_in_the_notebooks_and_readme_match_the_record():
                 assert not src.startswith(timing.CELL_MARK), f"{name}: cell {cell['id']} states a time it was not measured to take"
     readme = timing.README.read_text()
     assert timing.readme_table(record) in readme, "README's notebook timings are out of date; run timing --write"
+
+
+# Numbers a notebook's prose may state, each with where it comes from. Any other measured-looking number in a
+# markdown cell fails the test: the prose must point at the figure a cell prints instead (a sentence that a later
+# change makes false is a bug). "data/README.md" means the number must appear there, next to its command.
+PROSE_NUMBERS = {
+    ("00_welcome", "30 frames per second"): "an illustration of units, not a measurement",
+    ("02_motion_models", "50%"): "a setting (resample when ESS < 50% of N)",
+    ("03_dlt", "0.05"): "a setting (the sparsity target rho)",
+    ("03_dlt", "0.261"): "data/README.md",
+    ("03_dlt", "57 s"): "data/README.md",
+    ("03_dlt", "0.258"): "data/README.md",
+    ("03_dlt", "10 s"): "data/README.md",
+    ("03_dlt", "30%"): "a setting (the masking level shown)",
+    ("03_dlt", "17%"): "derived: IoU >= 0.7 allows a sideways shift s with (1 - s)/(1 + s) >= 0.7",
+    ("04_fcnt", "95%"): "a setting (the interval's level)",
+    ("05_mdnet", "0.75"): "derived: a line through a ring keeps the blob and half the ring",
+    ("05_mdnet", "95%"): "a setting (the interval's level)",
+    ("06_evaluation", "0.856"): "published (survey, Figure 4)",
+    ("06_evaluation", "0.599"): "published (survey, Figure 4)",
+    ("06_evaluation", "0.942"): "published (survey, section II.B.2)",
+    ("06_evaluation", "0.702"): "published (survey, section II.B.2)",
+}
+MEASURED_LOOKING = r"(?<![\w.])\d+(\.\d+)?\s?(%|x faster|FPS|fps| s\b| min\b|frames per second)|(?<![\w.])\d\.\d{2,}"
+
+
+def test_prose_states_no_number_a_cell_should_compute():
+    import re
+
+    from deeptrack_lite.course import timing
+
+    readme = (NOTEBOOKS[0].parents[1] / "data" / "README.md").read_text()
+    found = set()
+    for path in NOTEBOOKS:
+        nb = json.loads(path.read_text())
+        for cell in nb["cells"]:
+            text = "".join(cell["source"])
+            if cell["cell_type"] != "markdown":
+                continue
+            text = re.sub(re.escape(timing.HEADER_MARK) + r"\n[^\n]*", "", text)  # the measured timing line
+            for m in re.finditer(MEASURED_LOOKING, text):
+                key = (path.stem, m.group(0))
+                assert key in PROSE_NUMBERS, (f"{path.name}, cell {cell.get('id')}: the prose states {m.group(0)!r}; "
+                                              "print it from a cell and refer to it, or list its source in PROSE_NUMBERS")
+                found.add(key)
+    for key, source in PROSE_NUMBERS.items():
+        if source == "data/README.md":
+            assert key[1] in readme, f"{key}: not in data/README.md"
+    assert found == set(PROSE_NUMBERS), f"listed but no longer in the prose: {set(PROSE_NUMBERS) - found}"

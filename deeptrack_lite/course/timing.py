@@ -95,7 +95,11 @@ def measure(names, modes, cold: bool = True) -> dict:
         for name in names:
             if cold and cache.exists():
                 shutil.rmtree(cache)
-            result = time_notebook(NOTEBOOKS / f"{name}.ipynb", fast=(mode == "fast"))
+            try:
+                result = time_notebook(NOTEBOOKS / f"{name}.ipynb", fast=(mode == "fast"))
+            except Exception as exc:  # a failing cell: report it, time the other notebooks
+                print(f"{name} ({mode}) FAILED, not recorded: {type(exc).__name__}: {str(exc)[-2000:]}", flush=True)
+                continue
             result.update(measured=datetime.now(timezone.utc).strftime("%Y-%m-%d"), cold_cache=cold, machine=machine())
             record["notebooks"].setdefault(name, {})[mode] = result
             print(f"{name} ({mode}): {result['seconds']:.0f} s, peak {result['peak_mb']} MB, "
