@@ -178,10 +178,14 @@ def test_shipped_observation3_record_recomputes_to_its_verdict():
 def test_timing_durations_read_as_a_person_writes_them():
     from deeptrack_lite.course import timing
 
-    assert timing.duration(42.4) == "42 s" and timing.duration(95) == "1 min 35 s" and timing.duration(600) == "10 min 00 s"
+    assert timing.duration(42.4) == "42 s" and timing.duration(95) == "1 min 35 s" and timing.duration(600) == "10 min"
     entry = {"full": {"seconds": 250, "peak_mb": 900, "machine": "cpu (2 cores)", "slow_cells": {"abc": 40.0}},
              "fast": {"seconds": 50, "peak_mb": 700, "machine": "cpu (2 cores)", "slow_cells": {}}}
     header, comments = timing.expected_text({"notebooks": {"x": entry}})["x"]
     assert "full mode 4 min 10 s, peak memory 900 MB; fast mode 50 s" in header
     assert comments == {"abc": timing.cell_comment(40.0)} and "40 s" in comments["abc"]
     assert "| `x` | 4 min 10 s | 50 s | 900 MB |" in timing.readme_table({"notebooks": {"x": entry}})
+    slow = {"fast": dict(entry["fast"], seconds=75, peak_mb=2500)}
+    row = timing.readme_table({"notebooks": {"x": slow}})
+    assert "not measured yet | 1 min 15 s (over the 1 min 00 s target) | 2500 MB (over the 2048 MB target)" in row
+    assert "full mode not measured yet" in timing.header_line(slow)

@@ -112,7 +112,9 @@ def measure(names, modes, cold: bool = True) -> dict:
 def duration(seconds: float) -> str:
     """``95`` -> ``"1 min 35 s"``, ``42`` -> ``"42 s"``."""
     seconds = int(round(seconds))
-    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
+    if seconds < 60:
+        return f"{seconds} s"
+    return f"{seconds // 60} min" if seconds % 60 == 0 and seconds >= 300 else f"{seconds // 60} min {seconds % 60:02d} s"
 
 
 def header_line(entry: dict) -> str:
@@ -122,9 +124,11 @@ def header_line(entry: dict) -> str:
         if mode in entry:
             e = entry[mode]
             parts.append(f"{mode} mode {duration(e['seconds'])}" + (f", peak memory {e['peak_mb']} MB" if e["peak_mb"] else ""))
+        else:
+            parts.append(f"{mode} mode not measured yet")
     where = next(iter(entry.values()))["machine"]
     return (f"{HEADER_MARK}\n**Time to run** (measured on {where}, results cache empty): " + "; ".join(parts)
-            + ". Cells that take longer than 30 s say so in their first line.")
+            + ". Cells that take longer than 30 s in full mode say so in their first line.")
 
 
 def cell_comment(seconds: float) -> str:
@@ -141,12 +145,18 @@ def expected_text(record: dict) -> dict:
 
 
 def readme_table(record: dict) -> str:
+    def cell(e, key, target):
+        if e is None:
+            return "not measured yet"
+        over = e["seconds"] > TARGETS[target]
+        return duration(e["seconds"]) + (f" (over the {duration(TARGETS[target])} target)" if over else "")
+
     rows = ["| notebook | full mode | fast mode (tests) | peak memory |", "|---|---|---|---|"]
     for name, entry in sorted(record["notebooks"].items()):
-        full, fast = entry.get("full"), entry.get("fast")
         peak = max((e["peak_mb"] or 0) for e in entry.values())
-        rows.append(f"| `{name}` | {duration(full['seconds']) if full else '-'} | {duration(fast['seconds']) if fast else '-'} "
-                    f"| {peak} MB |")
+        flag = f" (over the {TARGETS['peak_mb']} MB target)" if peak > TARGETS["peak_mb"] else ""
+        rows.append(f"| `{name}` | {cell(entry.get('full'), 'seconds', 'full_seconds')} | "
+                    f"{cell(entry.get('fast'), 'seconds', 'fast_seconds')} | {peak} MB{flag} |")
     return "\n".join(rows)
 
 
