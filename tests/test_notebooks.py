@@ -10,36 +10,9 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.i
 
 
 def polling_client(nb, **kwargs):
-    """An nbclient NotebookClient that waits for each cell's reply in 1-second polls.
+    from deeptrack_lite.course.timing import polling_client as client  # one copy: the timer uses it too
 
-    With widget traffic on the channels, a single long ``get_msg(timeout=...)`` sometimes misses the
-    execute reply and sits out the whole cell timeout (jupyter/nbclient#312); polling again finds it.
-    """
-    from queue import Empty
-    from time import monotonic
-
-    from nbclient import NotebookClient
-
-    class PollingClient(NotebookClient):
-        async def async_start_new_kernel_client(self):
-            kc = await super().async_start_new_kernel_client()
-            channel = kc.shell_channel
-            original = channel.get_msg
-
-            async def get_msg(timeout=None):
-                deadline = None if timeout is None else monotonic() + timeout
-                while True:
-                    step = 1.0 if deadline is None else max(0.0, min(1.0, deadline - monotonic()))
-                    try:
-                        return await original(timeout=step)
-                    except Empty:
-                        if deadline is not None and monotonic() >= deadline:
-                            raise
-
-            channel.get_msg = get_msg
-            return kc
-
-    return PollingClient(nb, **kwargs)
+    return client(nb, **kwargs)
 
 
 def test_there_are_notebooks():
