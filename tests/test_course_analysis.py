@@ -189,3 +189,14 @@ def test_timing_durations_read_as_a_person_writes_them():
     row = timing.readme_table({"notebooks": {"x": slow}})
     assert "not measured yet | 1 min 15 s (over the 1 min 00 s target) | 2500 MB (over the 2048 MB target)" in row
     assert "full mode not measured yet" in timing.header_line(slow)
+
+
+def test_package_paths_in_study_settings_resolve_to_the_shipped_files():
+    from pathlib import Path
+
+    from deeptrack_lite.models.mdnet import default_mdnet_weights
+
+    params = studies.resolve_params(studies.STUDIES["mdnet"].variants["single-domain training"][1])
+    assert Path(params["weights"]) == default_mdnet_weights().with_name("mdnet_single_domain.pt")
+    assert Path(params["weights"]).is_file()
+    assert studies.resolve_params({"threshold": 0.5}) == {"threshold": 0.5}

@@ -49,11 +49,6 @@ class Study:
         return {label: spec, **self.variants}
 
 
-def _mdnet_single_domain() -> str:
-    # stored relative to the package, so a study's settings read the same on every machine
-    return "package:weights/mdnet_single_domain.pt"
-
-
 STUDIES = {
     "dlt": Study("dlt", "03_dlt", "what pretraining and the limited-threshold update are worth",
                  ("dlt", ("dlt", {})),
@@ -66,7 +61,7 @@ STUDIES = {
                    "SNet only (threshold -1)": ("fcnt", {"distractor_threshold": -1.0})}),
     "mdnet": Study("mdnet", "05_mdnet", "what multi-domain training, hard negative mining and box regression are worth",
                    ("mdnet", ("mdnet", {})),
-                   {"single-domain training": ("mdnet", {"weights": _mdnet_single_domain()}),
+                   {"single-domain training": ("mdnet", {"weights": "package:weights/mdnet_single_domain.pt"}),
                     "no hard negative mining": ("mdnet", {"hard_negative_mining": False}),
                     "no box regression": ("mdnet", {"bbox_regression": False})}),
 }
@@ -122,7 +117,9 @@ def observation3_verdict(comparison: dict) -> str:
     return f"high minus low B/A = {interval}: too few trials to decide"
 
 
-def _resolve(params: dict) -> dict:
+def resolve_params(params: dict) -> dict:
+    """A study's tracker parameters for ``create_tracker``: ``"package:<path>"`` values (stored relative to the
+    package, so a study's settings read the same on every machine) become absolute paths."""
     return {k: str(PACKAGE_ROOT / v[len("package:"):]) if isinstance(v, str) and v.startswith("package:") else v
             for k, v in params.items()}
 
@@ -144,7 +141,7 @@ def run_study(name: str, dataset, results_dir, *, seeds=(0,), device="auto", pro
     (:func:`summarize_study`)."""
     study = _study(name)
     labels = [study.baseline[0], *study.variants]
-    specs = {_folder_label(label): (tracker, _resolve(params)) for label, (tracker, params) in study.trackers().items()}
+    specs = {_folder_label(label): (tracker, resolve_params(params)) for label, (tracker, params) in study.trackers().items()}
     report = run_ope(specs, dataset, results_dir, seeds=list(seeds), device=device, progress=progress)
     if report.failures:
         raise DeepTrackError(f"study {name}: runs failed: {report.failures}")
@@ -278,6 +275,6 @@ if __name__ == "__main__":
     sys.exit(main())
 
 
-__all__ = ["DEFAULT_FRAMES", "SHIPPED", "STUDIES", "Study", "observation3_verdict", "run_observation3",
+__all__ = ["DEFAULT_FRAMES", "SHIPPED", "STUDIES", "Study", "resolve_params", "observation3_verdict", "run_observation3",
            "summarize_observation3", "run_study", "shipped_study", "study_table",
            "summarize_study", "write_study", "main"]
