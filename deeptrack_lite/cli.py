@@ -120,6 +120,26 @@ def _benchmark(args) -> int:
     return 0
 
 
+def _speed(args) -> int:
+    import torch
+
+    from .evaluation import measure_speed
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    dataset = _dataset(args.dataset, args.frames, args.sequences)
+    report = measure_speed(args.trackers, dataset, device=args.device, seed=args.seed)
+    print(report.table())
+    low = [label for label, t in report.trackers.items() if abs(t.coverage - 1) > 0.1]
+    if low:
+        print(f"note: the timers of {', '.join(low)} account for less than 90% of the measured time", file=sys.stderr)
+    if args.json:
+        make_folder(args.json.parent)
+        report.save_json(args.json)
+        print(f"wrote {args.json}")
+    return 0
+
+
 def _track(args) -> int:
     import cv2
     import numpy as np
@@ -249,6 +269,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rescore", default=None, metavar="RESULTS_DIR", help="score an existing results folder "
                    "(<tracker>/<sequence>.txt, e.g. from got10k or pytracking) instead of running trackers")
     p.set_defaults(func=_benchmark)
+
+    p = sub.add_parser("speed", help="FPS of trackers with and without init, and where their time goes",
+                       description="Runs each tracker over the same frames, one after the other in this process, and "
+                       "prints per tracker: FPS as DESIGN.md defines it (init included) and without init, the mean "
+                       "init time, milliseconds per frame in each stage (training, sampling, features, scoring, "
+                       "box_regression, other = Python overhead) from the trackers' own timers, and the success AUC, "
+                       "with the device and the torch thread count. --json writes it all for comparison between "
+                       "commits. Run nothing else meanwhile: two torch processes on the same cores slow each other.")
+    p.add_argument("--trackers", default="mdnet,fcnt,dlt", help="comma-separated tracker names, settings as "
+                   "NAME:key=value (default: mdnet,fcnt,dlt)")
+    p.add_argument("--dataset", default="synthetic", help="'synthetic' or a folder of OTB / VOT / GOT-10k sequences")
+    p.add_argument("--frames", type=_positive_int, default=None, help="frames per sequence (synthetic: default 150, 40 in "
+                   "fast mode; folders: the first N frames)")
+    p.add_argument("--sequences", default="", help="comma-separated subset of sequence names")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
+    p.add_argument("--threads", type=_positive_int, default=None, help="torch threads (default: torch's choice)")
+    p.add_argument("--seed", type=int, default=0, help="the trackers' seed (default 0)")
+    p.add_argument("--json", type=Path, default=None, help="write the figures to this JSON file")
+    p.set_defaults(func=_speed)
 
     p = sub.add_parser("track", help="run one tracker on one sequence and write a video with the boxes drawn",
                        description="Writes an .mp4 with the ground truth (green) and the tracker's box drawn on "

@@ -5,6 +5,7 @@
   results folder;
 - ``report``: ``OPEReport`` with dataset curves, the ranked table, attribute tables and a JSON summary;
 - ``plots``: the OTB precision and success plots, per-attribute plots, per-sequence drill-down;
+- ``speed``: ``measure_speed``, FPS with and without init and the time per stage from the trackers' timers;
 - ``compare``: ``paired_bootstrap``, the verdict of an ablation (helps, hurts, tie) from a bootstrap interval
   over sequences.
 """
@@ -15,9 +16,10 @@ from .metrics import (NORMALIZED_PRECISION_THRESHOLDS, PRECISION_THRESHOLDS, SUC
 from .ope import TrackerSpec, evaluate, parse_tracker_spec, read_result, run_ope, tracker_specs, write_result
 from .plots import plot_attributes, plot_ope, plot_overlap_timeline, plot_precision, plot_success, show_worst_frames
 from .report import OPEReport
+from .speed import SpeedReport, TrackerSpeed, measure_speed
 
 __all__ = ["NORMALIZED_PRECISION_THRESHOLDS", "OPEReport", "PairedComparison", "paired_bootstrap", "PRECISION_THRESHOLDS", "SUCCESS_THRESHOLDS", "TrackerSpec",
            "center_error", "evaluate", "normalized_precision_curve", "overlap", "plot_attributes", "plot_ope",
            "plot_overlap_timeline", "plot_precision", "plot_success", "precision_at", "precision_curve",
-           "read_result", "run_ope", "show_worst_frames", "success_auc", "success_curve", "summarize",
+           "read_result", "run_ope", "SpeedReport", "TrackerSpeed", "measure_speed", "show_worst_frames", "success_auc", "success_curve", "summarize",
            "parse_tracker_spec", "tracker_specs", "write_result"]

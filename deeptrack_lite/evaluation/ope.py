@@ -72,7 +72,7 @@ def parse_tracker_spec(text: str) -> TrackerSpec:
 
 def tracker_specs(trackers) -> list[TrackerSpec]:
     """Accept ``"kcf,csrt"`` (items as :func:`parse_tracker_spec` reads them, e.g.
-    ``"dlt,dlt-random=dlt:pretrained=false"``), ``["kcf", "csrt"]``, or
+    ``"dlt,dlt-random=dlt:pretrained=false"``), a list of such items (``["kcf", "dlt:n_particles=300"]``), or
     ``{label: name | (name, params) | {"name": ..., **params}}``."""
     if isinstance(trackers, str):
         trackers = [parse_tracker_spec(t) for t in trackers.split(",") if t.strip()]
@@ -92,7 +92,7 @@ def tracker_specs(trackers) -> list[TrackerSpec]:
                 raise TrackerError(f"tracker {label!r}: give a name, (name, params) or {{'name': ..., **params}}")
     else:
         for t in trackers:
-            specs.append(t if isinstance(t, TrackerSpec) else TrackerSpec(str(t).lower(), str(t).lower()))
+            specs.append(t if isinstance(t, TrackerSpec) else parse_tracker_spec(str(t)))
     for s in specs:
         if "seed" in s.params:
             raise TrackerError(f"tracker {s.label!r}: the seed is not a setting; give the runs' seeds as seeds=[...] "

@@ -82,18 +82,22 @@ class DLTTracker(ObservationMapMixin, ParticleTrackerBase):
 
     def patches(self, image, boxes) -> torch.Tensor:
         """Standardised 32x32 grey patches of ``boxes``: the network's input, N x 1024."""
-        crops = crop_and_resize(image, boxes, self.net.patch, device=self.device)
-        return standardize_patches(crops.mean(dim=1))
+        with self.timed("features"):
+            crops = crop_and_resize(image, boxes, self.net.patch, device=self.device)
+            return standardize_patches(crops.mean(dim=1))
 
     @torch.no_grad()
     def confidence(self, image, boxes) -> torch.Tensor:
         """The network's probability of 'object' for every box, in one batch."""
         self.net.eval()
-        return torch.sigmoid(self.net(self.patches(image, boxes)))
+        x = self.patches(image, boxes)
+        with self.timed("scoring"):
+            return torch.sigmoid(self.net(x))
 
     def _collect(self, image, box, n_pos, n_neg) -> bool:
         """Add positives and negatives around the visible part of ``box`` to the memory (False if none)."""
-        samples = visible_training_samples(box, self.rng, image_size(image), n_pos=n_pos, n_neg=n_neg)
+        with self.timed("sampling"):
+            samples = visible_training_samples(box, self.rng, image_size(image), n_pos=n_pos, n_neg=n_neg)
         if samples is not None:
             self.memory.add(self.patches(image, samples[0]), self.patches(image, samples[1]))
         return samples is not None
@@ -101,8 +105,9 @@ class DLTTracker(ObservationMapMixin, ParticleTrackerBase):
     def _fine_tune(self, steps: int) -> float:
         p = self.params
         self.net.train()
-        losses = train_binary_classifier(self.net, self.opt, self.memory.positives(), self.memory.negatives(), steps,
-                                         batch_pos=p["batch_pos"], batch_neg=p["batch_neg"], generator=self.generator)
+        with self.timed("training", absorb=True):
+            losses = train_binary_classifier(self.net, self.opt, self.memory.positives(), self.memory.negatives(), steps,
+                                             batch_pos=p["batch_pos"], batch_neg=p["batch_neg"], generator=self.generator)
         self.net.eval()
         return losses[-1]
 
@@ -135,7 +140,8 @@ class DLTTracker(ObservationMapMixin, ParticleTrackerBase):
             scored["boxes"], scored["conf"] = boxes, host_float64(self.confidence(image, boxes))
             return p["sharpness"] * torch.log(scored["conf"].clamp_min(1e-12))
 
-        box = self.pf.step(log_likelihood)
+        with self.timed("sampling"):  # the filter's own work; the likelihood inside is features and scoring
+            box = self.pf.step(log_likelihood)
         conf = scored["conf"]
         best = float(conf.max())
         self._record_particles()

@@ -97,10 +97,11 @@ class FCNTTracker(Tracker):
         centers = np.asarray(centers, dtype=np.float64).reshape(-1, 2)
         sides = np.asarray(sides, dtype=np.float64).reshape(-1)
         boxes = np.column_stack([centers - sides[:, None] / 2, sides, sides])
-        crops = crop_and_resize(image, boxes, self.params["roi_size"], device=self.device)
-        maps = self.backbone.features(crops)
-        g = self.grid()
-        maps["high"] = F.interpolate(maps["high"], size=(g, g), mode="bilinear", align_corners=False)
+        with self.timed("features"):
+            crops = crop_and_resize(image, boxes, self.params["roi_size"], device=self.device)
+            maps = self.backbone.features(crops)
+            g = self.grid()
+            maps["high"] = F.interpolate(maps["high"], size=(g, g), mode="bilinear", align_corners=False)
         if self.scale_of is None:  # the first call, on the first frame: calibrate
             self.scale_of = {k: float(v.pow(2).mean().sqrt().clamp_min(1e-6)) for k, v in maps.items()}
         return {k: v / self.scale_of[k] for k, v in maps.items()}
@@ -129,9 +130,10 @@ class FCNTTracker(Tracker):
         side = self.roi_side(size)
         sides = np.array([side * s for s in scales])
         feats = self.roi_features(image, np.repeat(np.asarray(center, float)[None], len(scales), 0), sides)
-        return {"gnet": self.gnet(feats["high"][:, self.sel_high])[:, 0],
-                "snet": self.snet(feats["low"][:, self.sel_low])[:, 0],
-                "low": feats["low"][:, self.sel_low], "sides": sides}
+        with self.timed("scoring"):
+            return {"gnet": self.gnet(feats["high"][:, self.sel_high])[:, 0],
+                    "snet": self.snet(feats["low"][:, self.sel_low])[:, 0],
+                    "low": feats["low"][:, self.sel_low], "sides": sides}
 
     @staticmethod
     def peak(heatmap: torch.Tensor, upsample: int = 4) -> tuple[np.ndarray, float]:
@@ -172,20 +174,14 @@ class FCNTTracker(Tracker):
 
         # Feature-map selection, one selection network per layer
         self.significance, selected, self.selection_weight = {}, {}, {}
-        for layer, k in (("low", p["select_low"]), ("high", p["select_high"])):
-            sel_net = seeded(SelectionNet(feats[layer].shape[1]).to(self.device), init)
-            fit_heatmap(sel_net, feats[layer], targets, p["select_steps"], lr=p["select_lr"])
-            self.significance[layer] = map_significance(sel_net, feats[layer], targets)
-            # each map's summed kernel weight: negative for a map the network subtracts (bright off the target)
-            self.selection_weight[layer] = sel_net.conv.weight.detach()[0].sum(dim=(1, 2))
-            selected[layer] = select_maps(self.significance[layer], k)
-        self.sel_low, self.sel_high = selected["low"], selected["high"]
-
+        with self.timed("training", absorb=True):
+            self._select_maps(feats, targets, init)
         self.gnet = seeded(HeatmapNet(len(self.sel_high)).to(self.device), init)
         self.snet = seeded(HeatmapNet(len(self.sel_low)).to(self.device), init)
-        self.init_loss = {
-            "gnet": fit_heatmap(self.gnet, feats["high"][:, self.sel_high], targets, p["init_steps"], lr=p["lr"])[-1],
-            "snet": fit_heatmap(self.snet, feats["low"][:, self.sel_low], targets, p["init_steps"], lr=p["lr"])[-1]}
+        with self.timed("training", absorb=True):
+            self.init_loss = {
+                "gnet": fit_heatmap(self.gnet, feats["high"][:, self.sel_high], targets, p["init_steps"], lr=p["lr"])[-1],
+                "snet": fit_heatmap(self.snet, feats["low"][:, self.sel_low], targets, p["init_steps"], lr=p["lr"])[-1]}
         self.scale_bias = self._scale_bias(image, roi_centers, sides)
         self.snet_opt = torch.optim.Adam(self.snet.parameters(), lr=p["lr"], weight_decay=5e-4)
         self.first_sample = (feats["low"][:, self.sel_low], targets)
@@ -193,6 +189,20 @@ class FCNTTracker(Tracker):
         self.updates: list[int] = []     # frames (1 = the first update() call) where SNet was fine-tuned
         self.distractors: list[int] = []  # frames where SNet decided
         self._frame = 0
+
+    def _select_maps(self, feats, targets, generator) -> None:
+        """Feature-map selection: per layer, a selection network fitted to the target heat map, the Taylor
+        significance of each map, the top ``select_low`` / ``select_high`` kept."""
+        p = self.params
+        selected = {}
+        for layer, k in (("low", p["select_low"]), ("high", p["select_high"])):
+            sel_net = seeded(SelectionNet(feats[layer].shape[1]).to(self.device), generator)
+            fit_heatmap(sel_net, feats[layer], targets, p["select_steps"], lr=p["select_lr"])
+            self.significance[layer] = map_significance(sel_net, feats[layer], targets)
+            # each map's summed kernel weight: negative for a map the network subtracts (bright off the target)
+            self.selection_weight[layer] = sel_net.conv.weight.detach()[0].sum(dim=(1, 2))
+            selected[layer] = select_maps(self.significance[layer], k)
+        self.sel_low, self.sel_high = selected["low"], selected["high"]
 
     def scales(self) -> tuple:
         step = float(self.params["scale_step"])
@@ -209,10 +219,11 @@ class FCNTTracker(Tracker):
         n = len(roi_centers)
         feats = self.roi_features(image, np.tile(roi_centers, (len(scales), 1)), np.concatenate([sides * s for s in scales]))
         out = {}
-        for net, layer, sel in (("gnet", "high", self.sel_high), ("snet", "low", self.sel_low)):
-            maps = getattr(self, net)(feats[layer][:, sel])[:, 0]
-            peaks = np.array([self.peak(m)[1] for m in maps]).reshape(len(scales), n).clip(1e-3).mean(axis=1)
-            out[net] = peaks / peaks[len(scales) // 2]
+        with self.timed("scoring"):
+            for net, layer, sel in (("gnet", "high", self.sel_high), ("snet", "low", self.sel_low)):
+                maps = getattr(self, net)(feats[layer][:, sel])[:, 0]
+                peaks = np.array([self.peak(m)[1] for m in maps]).reshape(len(scales), n).clip(1e-3).mean(axis=1)
+                out[net] = peaks / peaks[len(scales) // 2]
         return out
 
     # ------------------------------------------------------------------ every frame
@@ -226,12 +237,13 @@ class FCNTTracker(Tracker):
         g = self.grid()
         cell_size = lambda side: self.size / (side / g)  # the target's size in cells of a ROI
 
-        # Distractor detection on GNet's map at the current scale
-        g_peak, _ = self.peak(maps["gnet"][mid])
-        score = distractor_score(maps["gnet"][mid], g_peak, cell_size(maps["sides"][mid]))
-        use = "snet" if score > p["distractor_threshold"] else "gnet"
-        # Scale: the deciding map's peak per crop size, divided by its first-frame bias, damped by the penalty
-        peaks = [self.peak(maps[use][i]) for i in range(len(scales))]
+        with self.timed("scoring"):
+            # Distractor detection on GNet's map at the current scale
+            g_peak, _ = self.peak(maps["gnet"][mid])
+            score = distractor_score(maps["gnet"][mid], g_peak, cell_size(maps["sides"][mid]))
+            use = "snet" if score > p["distractor_threshold"] else "gnet"
+            # Scale: the deciding map's peak per crop size, divided by its first-frame bias, damped by the penalty
+            peaks = [self.peak(maps[use][i]) for i in range(len(scales))]
         best = int(np.argmax([v / self.scale_bias[use][i] * (1.0 if i == mid else p["scale_penalty"])
                               for i, (_, v) in enumerate(peaks)]))
         cells, confidence = peaks[best]
@@ -252,7 +264,8 @@ class FCNTTracker(Tracker):
         if updated:
             x = torch.cat([self.first_sample[0]] + [f for f, _ in self.recent])
             y = torch.cat([self.first_sample[1]] + [t for _, t in self.recent])
-            fit_heatmap(self.snet, x, y, p["update_steps"], optimizer=self.snet_opt)
+            with self.timed("training", absorb=True):
+                fit_heatmap(self.snet, x, y, p["update_steps"], optimizer=self.snet_opt)
             self.updates.append(self._frame)
         if use == "snet":
             self.distractors.append(self._frame)

@@ -71,19 +71,19 @@ class MDNetTracker(ObservationMapMixin, Tracker):
 
     # ------------------------------------------------------------------ features and scores
     def _region(self, image, around):
-        with torch.no_grad():
+        with self.timed("features"), torch.no_grad():
             return region_features(self.net, image, around, self.params["search"])
 
     def features(self, region, boxes) -> torch.Tensor:
         """Flattened conv features of ``boxes``' 107 x 107 windows (N x feature_dim)."""
-        with torch.no_grad():
+        with self.timed("features"), torch.no_grad():
             return region.window_features(boxes).flatten(1)
 
     def score_features(self, feats: torch.Tensor) -> torch.Tensor:
         """fc4-fc6 logits with dropout off (the network's mode is restored: mining runs inside training)."""
         training = self.net.training
         self.net.eval()
-        with torch.no_grad():
+        with self.timed("scoring"), torch.no_grad():
             scores = self.net.head(feats)
         self.net.train(training)
         return scores
@@ -99,10 +99,11 @@ class MDNetTracker(ObservationMapMixin, Tracker):
     def _fine_tune(self, pos, neg, steps):
         p = self.params
         self.net.train()
-        losses = train_binary_classifier(
-            self.net.head, self.opt, pos, neg, steps, batch_pos=p["batch_pos"], batch_neg=p["batch_neg"],
-            generator=self.generator, hard_negative_pool=p["hnm_pool"] if p["hard_negative_mining"] else None,
-            score=self.score_features)
+        with self.timed("training", absorb=True):
+            losses = train_binary_classifier(
+                self.net.head, self.opt, pos, neg, steps, batch_pos=p["batch_pos"], batch_neg=p["batch_neg"],
+                generator=self.generator, hard_negative_pool=p["hnm_pool"] if p["hard_negative_mining"] else None,
+                score=self.score_features)
         self.net.eval()
         return losses[-1] if losses else float("nan")
 
@@ -123,13 +124,14 @@ class MDNetTracker(ObservationMapMixin, Tracker):
         region = self._region(image, box)
         box = clip_box(box, (wh[1], wh[0]))  # learn from the part of the target inside the image
         try:
-            if box[2] < 4 or box[3] < 4:
-                raise BoxError("less than 4 x 4 pixels of it lie inside the image")
-            pos = positive_samples(box, p["n_pos_init"], self.rng, wh)
-            near = negative_samples(box, p["n_neg_init"] // 2, self.rng, wh, trans=1.0)
-            far = negative_samples(box, p["n_neg_init"] - len(near), self.rng, wh, trans=2.0)
-            reg_boxes = samples_in_iou_range(gaussian_samples, box, p["n_bbreg"], (0.6, 1.0), rng=self.rng, trans=0.15,
-                                             scale=1.5, aspect=1.1, image_size=wh)
+            with self.timed("sampling"):
+                if box[2] < 4 or box[3] < 4:
+                    raise BoxError("less than 4 x 4 pixels of it lie inside the image")
+                pos = positive_samples(box, p["n_pos_init"], self.rng, wh)
+                near = negative_samples(box, p["n_neg_init"] // 2, self.rng, wh, trans=1.0)
+                far = negative_samples(box, p["n_neg_init"] - len(near), self.rng, wh, trans=2.0)
+                reg_boxes = samples_in_iou_range(gaussian_samples, box, p["n_bbreg"], (0.6, 1.0), rng=self.rng,
+                                                 trans=0.15, scale=1.5, aspect=1.1, image_size=wh)
         except BoxError as exc:
             raise TrackerError(f"mdnet: cannot sample training boxes around the initial box {np.asarray(given).tolist()} ({exc}); "
                                "is it inside the image and larger than 4 x 4 pixels?") from None
@@ -138,7 +140,9 @@ class MDNetTracker(ObservationMapMixin, Tracker):
         self.init_loss = self._fine_tune(pos_f, neg_f, p["init_steps"])
         self.regressor = None
         if p["bbox_regression"]:
-            self.regressor = RidgeBoxRegressor(p["bbreg_alpha"]).fit(self.features(region, reg_boxes), reg_boxes, box)
+            reg_feats = self.features(region, reg_boxes)
+            with self.timed("box_regression"):
+                self.regressor = RidgeBoxRegressor(p["bbreg_alpha"]).fit(reg_feats, reg_boxes, box)
         self.memory = SampleMemory(frames=p["long_term"], neg_frames=p["short_term"])
         self.memory.add(pos_f[:p["frame_pos"]], neg_f[self.rng.permutation(len(neg_f))[:p["frame_neg"]]])
         self.state = np.asarray(given, dtype=np.float64).copy()
@@ -151,8 +155,9 @@ class MDNetTracker(ObservationMapMixin, Tracker):
         self._frame += 1
         wh = image_size(image)
         region = self._region(image, self.state)
-        cand = gaussian_samples(self.state, p["n_candidates"], self.rng, trans=self.trans, scale=p["scale"],
-                                image_size=wh)
+        with self.timed("sampling"):
+            cand = gaussian_samples(self.state, p["n_candidates"], self.rng, trans=self.trans, scale=p["scale"],
+                                    image_size=wh)
         feats = self.features(region, cand)
         scores = self.score_features(feats)
         top = torch.topk(scores, min(p["top_k"], len(scores))).indices
@@ -163,12 +168,14 @@ class MDNetTracker(ObservationMapMixin, Tracker):
         self.trans = p["trans"] if success else min(self.trans * p["trans_growth"], p["trans_limit"])
         reported = target
         if success and self.regressor is not None:
-            reported = self.regressor.predict(feats[top], cand[top_np]).mean(axis=0)
+            with self.timed("box_regression"):
+                reported = self.regressor.predict(feats[top], cand[top_np]).mean(axis=0)
         collected = False
         if success:
             try:
-                pos = positive_samples(target, p["frame_pos"], self.rng, wh)
-                neg = negative_samples(target, p["frame_neg"], self.rng, wh, iou_range=(0.0, 0.3), trans=2.0)
+                with self.timed("sampling"):
+                    pos = positive_samples(target, p["frame_pos"], self.rng, wh)
+                    neg = negative_samples(target, p["frame_neg"], self.rng, wh, iou_range=(0.0, 0.3), trans=2.0)
                 self.memory.add(self.features(region, pos), self.features(region, neg))
                 collected = True
             except BoxError:  # target squeezed against the border: learn nothing from this frame
