@@ -66,6 +66,42 @@ def test_window_features_read_the_right_place_of_the_map():
     assert out[1].numpy() == pytest.approx(np.array([[24.0, 24.0], [40.0, 40.0]]), abs=1e-4)
 
 
+def _roi_align_by_grid_sample(maps, region, roi, win, sampling):
+    """RoIAlign as grid_sample computes it (the separable implementation's reference)."""
+    win = torch.as_tensor(win, dtype=torch.float32)
+    rx, ry, rw, rh = (float(v) for v in region)
+    x0, y0 = (win[:, 0] - rx) / rw * 2 - 1, (win[:, 1] - ry) / rh * 2 - 1
+    sx, sy = win[:, 2] / rw * 2, win[:, 3] / rh * 2
+    k = roi * sampling
+    t = (torch.arange(k, dtype=torch.float32) + 0.5) / k
+    gx, gy = x0[:, None] + sx[:, None] * t, y0[:, None] + sy[:, None] * t
+    grid = torch.stack([gx[:, None, :].expand(-1, k, -1), gy[:, :, None].expand(-1, -1, k)], dim=-1)
+    n = len(win)
+    out = torch.nn.functional.grid_sample(maps, grid.reshape(1, n * k, k, 2), mode="bilinear", padding_mode="zeros",
+                                          align_corners=False)
+    return torch.nn.functional.avg_pool2d(out.reshape(maps.shape[1], n, k, k).permute(1, 0, 2, 3), sampling)
+
+
+@pytest.mark.parametrize("sampling", [1, 2, 3])
+def test_separable_roi_align_equals_grid_sample_with_gradients(sampling):
+    """The matrix-product RoIAlign gives grid_sample's numbers and gradients, windows half outside included."""
+    gen = torch.Generator().manual_seed(0)
+    maps = torch.randn(1, 7, 12, 10, generator=gen, requires_grad=True)
+    region = np.array([20.0, 10.0, 100.0, 120.0])
+    rng = np.random.default_rng(0)
+    boxes = np.column_stack([rng.uniform(-10, 110, 40), rng.uniform(-10, 120, 40), rng.uniform(5, 60, 40),
+                             rng.uniform(5, 60, 40)])
+    feats = RegionFeatures(maps, region, 96, roi_size=3)
+    ours = feats.window_features(boxes, sampling=sampling, chunk=16)
+    ref = _roi_align_by_grid_sample(maps, region, 3, window_boxes(boxes), sampling)
+    assert ours.shape == (40, 7, 3, 3)
+    assert torch.allclose(ours, ref, atol=1e-5)
+    weights = torch.randn(ours.shape, generator=gen)
+    g_ours, = torch.autograd.grad((ours * weights).sum(), maps)
+    g_ref, = torch.autograd.grad((ref * weights).sum(), maps)
+    assert torch.allclose(g_ours, g_ref, atol=1e-5)
+
+
 def test_region_shows_the_box_at_mdnet_crop_scale():
     box = np.array([40.0, 30.0, 20.0, 60.0])
     r = region_box(box, 5.0)

@@ -60,3 +60,30 @@ def test_describe_environment_names_versions_and_device():
     info = runtime.describe_environment()
     assert info["torch"] == torch.__version__
     assert info["device"].split()[0] in ("cpu", "cuda", "mps")
+
+
+def test_adam_takes_the_same_steps_as_torchs_loop():
+    import torch
+
+    from deeptrack_lite.runtime import adam
+
+    gen = torch.Generator().manual_seed(0)
+    a = [torch.nn.Parameter(torch.randn(30, 20, generator=gen)), torch.nn.Parameter(torch.randn(20, generator=gen))]
+    b = [torch.nn.Parameter(p.detach().clone()) for p in a]
+    opt_a = adam([{"params": a[:1], "lr": 1e-2}, {"params": a[1:], "lr": 1e-1}], weight_decay=1e-3)
+    opt_b = torch.optim.Adam([{"params": b[:1], "lr": 1e-2}, {"params": b[1:], "lr": 1e-1}], weight_decay=1e-3)
+    for _ in range(5):
+        grads = [torch.randn(p.shape, generator=gen) for p in a]
+        for params, opt in ((a, opt_a), (b, opt_b)):
+            for p, g in zip(params, grads):
+                p.grad = g.clone()
+            opt.step()
+    assert all(torch.allclose(p, q, atol=1e-6) for p, q in zip(a, b))
+
+
+def test_conv_memory_format_is_channels_last_on_the_cpu():
+    import torch
+
+    from deeptrack_lite.runtime import conv_memory_format
+
+    assert conv_memory_format("cpu") == torch.channels_last

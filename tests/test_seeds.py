@@ -161,3 +161,21 @@ def test_the_particle_filter_lives_on_the_cpu_whatever_the_device():
     assert pf.particles.device.type == "cpu" and pf.particles.dtype == torch.float64
     box = pf.step(lambda boxes: torch.zeros(len(boxes), dtype=torch.float32))  # a float32 likelihood is accepted
     assert np.all(np.isfinite(box))
+
+
+def test_seeded_dropout_keeps_1_minus_p_and_scales_and_dropout_off_switches_it():
+    import torch
+
+    from deeptrack_lite.models.seeded import Dropout, dropout_off
+
+    drop = Dropout(0.3)
+    drop.generator = torch.Generator().manual_seed(0)
+    out = drop(torch.ones(200, 500))
+    kept = out > 0
+    assert abs(kept.float().mean().item() - 0.7) < 0.01
+    assert torch.allclose(out[kept], torch.full_like(out[kept], 1 / 0.7))
+    drop.generator = torch.Generator().manual_seed(0)
+    assert torch.equal(drop(torch.ones(200, 500)), out)          # the mask is the generator's
+    with dropout_off([drop]):
+        assert torch.equal(drop(torch.ones(3, 4)), torch.ones(3, 4))
+    assert drop.training

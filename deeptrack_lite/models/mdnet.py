@@ -17,10 +17,13 @@ them once on a region around the target, warped at the crops' scale (target -> 7
 :meth:`RegionFeatures.window_features` reads each candidate's 107 x 107 window off that feature map with
 RoIAlign into ``roi_size`` x ``roi_size`` cells (RT-MDNet's shortcut, Jung et al. 2018). The
 difference from separate crops is what the network sees beyond a window's border (the real image instead
-of padding).
+of padding). RoIAlign's bilinear sampling of axis-aligned windows is separable, so it is computed as two
+small matrix products per window (rows, then columns), the same numbers as ``grid_sample`` at about a
+fifth of its time.
 """
 from __future__ import annotations
 
+import copy
 import json
 import math
 from dataclasses import dataclass
@@ -36,6 +39,7 @@ from ..crops import crop_and_resize, image_to_tensor
 from ..errors import DataError
 from ..features.backbones import efficientnet_lite0
 from ..fileio import load_torch_file, write_provenance
+from ..runtime import conv_memory_format
 from .seeded import Dropout, default_init_
 
 CROP = 107      # MDNet's input size
@@ -80,6 +84,12 @@ class MDNet(nn.Module):
         self.stem.requires_grad_(False)
         for block in self.blocks[:self.frozen_blocks]:
             block.requires_grad_(False)
+        self.memory_format = torch.contiguous_format  # the conv layers' layout (load_mdnet picks the device's)
+
+    def use_memory_format(self, memory_format: torch.memory_format) -> "MDNet":
+        """Store the conv layers' weights in ``memory_format`` and run them on inputs in it."""
+        self.memory_format = memory_format
+        return self.to(memory_format=memory_format)
 
     def _new_branch(self, generator: torch.Generator | None = None) -> nn.Module:
         fc6 = nn.Linear(self.fc5[1].out_features, 1).to(self.fc4[1].weight.device)
@@ -105,7 +115,7 @@ class MDNet(nn.Module):
     # ------------------------------------------------------------------ the layers
     def conv(self, images01: torch.Tensor) -> torch.Tensor:
         """RGB in [0, 1] (N x 3 x H x W) -> N x C x H/stride x W/stride maps of the shared conv layers."""
-        x = self.stem(images01 * 2.0 - 1.0)  # the [-1, 1] scaling Lite0's weights expect
+        x = self.stem((images01 * 2.0 - 1.0).contiguous(memory_format=self.memory_format))  # Lite0 expects [-1, 1]
         for block in self.blocks:
             x = block(x)
         return x
@@ -113,6 +123,11 @@ class MDNet(nn.Module):
     def shared(self, features: torch.Tensor) -> torch.Tensor:
         """fc5's output for flattened window features (N x feature_dim)."""
         return self.fc5(self.fc4(features.reshape(len(features), -1)))
+
+    @property
+    def head_dropouts(self) -> list:
+        """The dropout layers of fc4, fc5 and the branches (what scoring switches off)."""
+        return [m for part in (self.fc4, self.fc5, *self.branches) for m in part if isinstance(m, nn.Dropout)]
 
     def head(self, features: torch.Tensor, branch: int = 0) -> torch.Tensor:
         """fc4 -> fc5 -> fc6 of ``branch``: one logit per row of ``features`` (N x feature_dim)."""
@@ -182,21 +197,32 @@ class RegionFeatures:
     def _roi_align(self, win: np.ndarray, sampling: int) -> torch.Tensor:
         dev = self.maps.device
         win = torch.as_tensor(win, device=dev).reshape(-1, 4)
+        _, C, H, W = self.maps.shape
         rx, ry, rw, rh = (float(v) for v in self.region)
-        # window edges in the region's normalised coordinates ([-1, 1] spans the warped region)
-        x0 = (win[:, 0] - rx) / rw * 2 - 1
-        y0 = (win[:, 1] - ry) / rh * 2 - 1
-        sx, sy = win[:, 2] / rw * 2, win[:, 3] / rh * 2
+        # window edges in the map's pixel coordinates (pixel centres at integers, as grid_sample's
+        # align_corners=False places them)
+        x0, y0 = (win[:, 0] - rx) / rw * W - 0.5, (win[:, 1] - ry) / rh * H - 0.5
+        sx, sy = win[:, 2] / rw * W, win[:, 3] / rh * H
         k = self.roi_size * sampling
         t = (torch.arange(k, device=dev, dtype=torch.float32) + 0.5) / k
-        gx = x0[:, None] + sx[:, None] * t[None, :]                      # N x k
-        gy = y0[:, None] + sy[:, None] * t[None, :]
-        grid = torch.stack([gx[:, None, :].expand(-1, k, -1), gy[:, :, None].expand(-1, -1, k)], dim=-1)  # N x k x k x 2
-        n = grid.shape[0]
-        out = F.grid_sample(self.maps, grid.reshape(1, n * k, k, 2), mode="bilinear", padding_mode="zeros",
-                            align_corners=False)                          # 1 x C x (N k) x k
-        out = out.reshape(self.maps.shape[1], n, k, k).permute(1, 0, 2, 3)
-        return F.avg_pool2d(out, sampling) if sampling > 1 else out
+        rows = _bin_weights(y0[:, None] + sy[:, None] * t, H, self.roi_size, sampling)   # N x roi x H
+        cols = _bin_weights(x0[:, None] + sx[:, None] * t, W, self.roi_size, sampling)   # N x roi x W
+        n, r = len(win), self.roi_size
+        maps = self.maps[0].permute(1, 0, 2).reshape(H, C * W)                           # H x (C W)
+        by_rows = (rows.reshape(n * r, H) @ maps).reshape(n, r * C, W)                    # N x (roi C) x W
+        out = by_rows @ cols.transpose(1, 2)                                               # N x (roi C) x roi
+        return out.reshape(n, r, C, r).permute(0, 2, 1, 3)                                 # N x C x roi x roi
+
+
+def _bin_weights(coords: torch.Tensor, size: int, bins: int, sampling: int) -> torch.Tensor:
+    """Bilinear interpolation along one axis as a matrix: ``coords`` (N x bins*sampling, pixel units, centres
+    at integers) -> N x bins x size weights, each bin the mean of its ``sampling`` samples. Samples outside
+    the map get no weight from beyond its edge, as grid_sample's zero padding."""
+    lo = torch.floor(coords)
+    frac = coords - lo
+    idx = torch.arange(size, device=coords.device, dtype=coords.dtype)
+    weights = (idx == lo[..., None]) * (1 - frac)[..., None] + (idx == lo[..., None] + 1) * frac[..., None]
+    return weights.reshape(len(coords), bins, sampling, size).mean(dim=2)
 
 
 def region_features(net: MDNet, image, box, search: float = 5.0) -> RegionFeatures:
@@ -227,7 +253,7 @@ def batched_region_features(net: MDNet, images, boxes, search: float = 5.0) -> l
     regions = [region_box(b, search) for b in boxes]
     pixels = region_pixels(search)
     crops = torch.cat([crop_and_resize(img, r[None], pixels, device=dev) for img, r in zip(images, regions)])
-    maps = net.conv(crops)
+    maps = net.conv(crops).contiguous()  # the default layout: RoIAlign reads rows of it
     return [RegionFeatures(maps[i:i + 1], r, pixels, net.roi_size) for i, r in enumerate(regions)]
 
 
@@ -255,11 +281,26 @@ def save_mdnet(net: MDNet, path, provenance: dict, *, half: bool = True) -> None
 
 
 def load_mdnet(path=None, device="cpu", n_domains: int | None = None) -> MDNet:
-    """An :class:`MDNet` with the learned weights of ``path`` (default: the shipped file) on ``device``.
-    ``n_domains`` replaces the stored branches by that many fresh ones (online tracking uses 1)."""
+    """An :class:`MDNet` with the learned weights of ``path`` (default: the shipped file) on ``device``, its
+    conv layers in the device's faster memory layout. ``n_domains`` replaces the stored branches by that many
+    fresh ones (online tracking uses 1). Every call returns a new network (a copy of one built once per file,
+    so a tracker's init does not pay for building it again)."""
     path = _weights_path(path)
     try:
-        data = _weight_file(str(path), path.stat().st_mtime)
+        mtime = path.stat().st_mtime
+    except FileNotFoundError:
+        raise DataError(f"no MDNet weights at {path}; train some with `python -m deeptrack_lite train-mdnet`") from None
+    net = copy.deepcopy(_built_mdnet(str(path), mtime))
+    if n_domains is not None:
+        net.reset_branches(n_domains)
+    return net.to(device).use_memory_format(conv_memory_format(device)).eval()
+
+
+@lru_cache(maxsize=2)
+def _built_mdnet(path: str, mtime: float) -> MDNet:
+    path = Path(path)
+    try:
+        data = _weight_file(str(path), mtime)
         settings = json.loads(data["settings"])
         net = MDNet(int(data["n_domains"]), **settings)
         missing, unexpected = net.load_state_dict({k: v.float() if v.is_floating_point() else v
@@ -274,9 +315,7 @@ def load_mdnet(path=None, device="cpu", n_domains: int | None = None) -> MDNet:
     if unexpected or learned & set(missing):
         raise DataError(f"{path} does not hold MDNet weights of these settings (missing {sorted(learned & set(missing))[:3]}, "
                         f"unexpected {unexpected[:3]})")
-    if n_domains is not None:
-        net.reset_branches(n_domains)
-    return net.to(device).eval()
+    return net.eval()
 
 
 def mdnet_provenance(path=None) -> dict:

@@ -20,7 +20,7 @@ from ..errors import TrackerError
 from ..features.sampling import visible_training_samples
 from ..models.sdae import SDAE, SDAEClassifier, load_sdae, standardize_patches
 from ..models.seeded import default_init_, reset_parameters
-from ..runtime import host_float64
+from ..runtime import adam, host_float64
 from ..online import SampleMemory, train_binary_classifier
 from .base import register_tracker
 from .common import ObservationMapMixin, ParticleTrackerBase
@@ -119,7 +119,7 @@ class DLTTracker(ObservationMapMixin, ParticleTrackerBase):
             groups.append({"params": self.net.encoder.parameters(), "lr": p["encoder_lr"]})
         else:
             self.net.encoder.requires_grad_(False)
-        self.opt = torch.optim.Adam(groups)
+        self.opt = adam(groups)
         image = image_to_tensor(image, self.device)
         self.memory = SampleMemory(frames=p["memory"], keep_first=True)
         if not self._collect(image, box, p["n_pos"], p["n_neg"]):
