@@ -71,7 +71,7 @@ def device(preferred: DeviceLike = None) -> torch.device:
 
 
 def conv_memory_format(dev: DeviceLike = None) -> torch.memory_format:
-    """The memory layout the frozen CNN trunks (FCNT's backbone, MDNet's conv layers) run in on ``dev``:
+    """The memory layout MDNet's conv layers run in on ``dev``:
     channels-last on the CPU, where oneDNN's depthwise and 1 x 1 convolutions run about 20% faster in it
     (EfficientNet-Lite0 on a 384 x 384 region, 2 cores: 56 -> 43 ms, median of 40); the default layout elsewhere."""
     return torch.channels_last if device(dev).type == "cpu" else torch.contiguous_format

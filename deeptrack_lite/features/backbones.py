@@ -27,7 +27,7 @@ import torch.nn.functional as F
 
 from ..errors import DataError, DownloadError
 from ..fileio import load_torch_file
-from ..runtime import conv_memory_format, device as pick_device
+from ..runtime import device as pick_device
 
 
 def run_to_taps(layers, x: torch.Tensor, wanted: dict) -> dict:
@@ -221,9 +221,7 @@ class Backbone:
     {tap: N x C x H/stride x W/stride}; ``classify(images)`` returns ImageNet logits (to check the weights)."""
 
     def __init__(self, name: str, net: nn.Module, taps: dict, device):
-        self.memory_format = conv_memory_format(device)
-        self.name, self.device = name, device
-        self.net = net.to(device, memory_format=self.memory_format).eval().requires_grad_(False)
+        self.name, self.net, self.device = name, net.to(device).eval().requires_grad_(False), device
         self.taps = taps
 
     def tap(self, which: str) -> Tap:
@@ -237,7 +235,7 @@ class Backbone:
 
     @torch.no_grad()
     def features(self, images: torch.Tensor, taps=("low", "high")) -> dict:
-        x = self.normalize(images.to(self.device, torch.float32)).contiguous(memory_format=self.memory_format)
+        x = self.normalize(images.to(self.device, torch.float32))
         maps = self.net.forward_taps(x, [self.taps[t].name for t in taps])
         return {t: maps[self.taps[t].name] for t in taps}
 

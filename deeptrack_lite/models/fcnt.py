@@ -17,7 +17,6 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..runtime import adam
 from .seeded import Dropout2d, default_init_
 
 
@@ -91,7 +90,7 @@ def fit_heatmap(net: nn.Module, features: torch.Tensor, targets: torch.Tensor, s
 
     Pass ``optimizer`` to continue training with the same one (its moments carry over, as in online
     updates). Returns the loss of every step; the network is left in eval mode."""
-    opt = optimizer or adam(list(net.parameters()), lr=lr, weight_decay=weight_decay)
+    opt = optimizer or torch.optim.Adam(net.parameters(), lr=lr, weight_decay=weight_decay)
     net.train()
     losses = []
     for _ in range(int(steps)):
