@@ -62,6 +62,25 @@ def test_timing_figures_in_the_notebooks_and_readme_match_the_record():
     assert timing.readme_table(record) in readme, "README's notebook timings are out of date; run timing --write"
 
 
+def test_writing_the_timings_twice_changes_nothing(tmp_path, monkeypatch):
+    """timing --write replaces the header and the slow-cell comments; it must not pile up blank lines."""
+    import shutil
+
+    from deeptrack_lite.course import timing
+
+    notebooks = tmp_path / "notebooks"
+    shutil.copytree(NOTEBOOKS[0].parent, notebooks)
+    shutil.copy(timing.README, tmp_path / "README.md")
+    monkeypatch.setattr(timing, "NOTEBOOKS", notebooks)
+    monkeypatch.setattr(timing, "README", tmp_path / "README.md")
+    record = json.loads(timing.RECORD.read_text())
+    timing.write(record)
+    once = {p.name: p.read_text() for p in notebooks.glob("*.ipynb")}
+    timing.write(record)
+    assert {p.name: p.read_text() for p in notebooks.glob("*.ipynb")} == once
+    assert all("\n\n\n" not in "".join(json.loads(t)["cells"][0]["source"]) for t in once.values())
+
+
 # Numbers a notebook's prose may state, each with where it comes from. Any other measured-looking number in a
 # markdown cell fails the test: the prose must point at the figure a cell prints instead (a sentence that a later
 # change makes false is a bug). "data/README.md" means the number must appear there, next to its command.

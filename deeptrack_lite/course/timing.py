@@ -211,7 +211,9 @@ def write(record: dict) -> None:
         raw = json.loads(path.read_text())
         first = raw["cells"][0]
         text = "".join(first["source"])
-        text = re.sub(re.escape(HEADER_MARK) + r"\n[^\n]*(\n|$)", "", text).rstrip("\n")
+        # the old header with the blank lines before it, so that writing again changes nothing
+        text = re.sub(r"\n*" + re.escape(HEADER_MARK) + r"\n[^\n]*", "", text).rstrip("\n")
+        text = re.sub(r"\n{3,}", "\n\n", text)
         lines = text.split("\n")
         lines.insert(1, "\n" + header)  # right under the title
         first["source"] = nbformat.v4.new_markdown_cell("\n".join(lines)).source.splitlines(keepends=True)
