@@ -47,15 +47,18 @@ class TrackerSpeed:
         return self.frames / (self.init_seconds + self.update_seconds)
 
     @property
+    def update_frames(self) -> int:
+        """Frames after each sequence's first (the ones ``update`` saw)."""
+        return self.frames - len(self.per_sequence)
+
+    @property
     def fps_after_init(self) -> float:
         """Frames after the first over the time of the updates only."""
-        n = self.frames - len(self.per_sequence)
-        return n / self.update_seconds if self.update_seconds > 0 else float("inf")
+        return self.update_frames / self.update_seconds if self.update_seconds > 0 else float("inf")
 
     def ms_per_frame(self, stage: str) -> float:
         """Milliseconds per update frame spent in ``stage``."""
-        n = self.frames - len(self.per_sequence)
-        return 1000 * self.update_breakdown.get(stage, 0.0) / max(n, 1)
+        return 1000 * self.update_breakdown.get(stage, 0.0) / max(self.update_frames, 1)
 
 
 @dataclass

@@ -253,7 +253,7 @@ def batched_region_features(net: MDNet, images, boxes, search: float = 5.0) -> l
     regions = [region_box(b, search) for b in boxes]
     pixels = region_pixels(search)
     crops = torch.cat([crop_and_resize(img, r[None], pixels, device=dev) for img, r in zip(images, regions)])
-    maps = net.conv(crops).contiguous()  # the default layout: RoIAlign reads rows of it
+    maps = net.conv(crops)
     return [RegionFeatures(maps[i:i + 1], r, pixels, net.roi_size) for i, r in enumerate(regions)]
 
 

@@ -172,13 +172,10 @@ class FCNTTracker(Tracker):
         targets = self.target_maps([self.center] * n, self.size, roi_centers, sides)
         targets = targets * torch.as_tensor(amplitude, dtype=torch.float32, device=self.device).view(-1, 1, 1, 1)
 
-        # Feature-map selection, one selection network per layer
-        self.significance, selected, self.selection_weight = {}, {}, {}
         with self.timed("training", absorb=True):
             self._select_maps(feats, targets, init)
-        self.gnet = seeded(HeatmapNet(len(self.sel_high)).to(self.device), init)
-        self.snet = seeded(HeatmapNet(len(self.sel_low)).to(self.device), init)
-        with self.timed("training", absorb=True):
+            self.gnet = seeded(HeatmapNet(len(self.sel_high)).to(self.device), init)
+            self.snet = seeded(HeatmapNet(len(self.sel_low)).to(self.device), init)
             self.init_loss = {
                 "gnet": fit_heatmap(self.gnet, feats["high"][:, self.sel_high], targets, p["init_steps"], lr=p["lr"])[-1],
                 "snet": fit_heatmap(self.snet, feats["low"][:, self.sel_low], targets, p["init_steps"], lr=p["lr"])[-1]}
@@ -197,7 +194,7 @@ class FCNTTracker(Tracker):
         """Feature-map selection: per layer, a selection network fitted to the target heat map, the Taylor
         significance of each map, the top ``select_low`` / ``select_high`` kept."""
         p = self.params
-        selected = {}
+        self.significance, selected, self.selection_weight = {}, {}, {}
         for layer, k in (("low", p["select_low"]), ("high", p["select_high"])):
             sel_net = seeded(SelectionNet(feats[layer].shape[1]).to(self.device), generator)
             fit_heatmap(sel_net, feats[layer], targets, p["select_steps"], lr=p["select_lr"])
