@@ -29,22 +29,31 @@ class SampleMemory:
         self.first: tuple | None = None
         self.pos: deque = deque(maxlen=frames)
         self.neg: deque = deque(maxlen=neg_frames or frames)
+        self._joined: dict = {}  # (0 positives | 1 negatives, last) -> their concatenation, until the next add
 
     def add(self, pos: torch.Tensor, neg: torch.Tensor) -> None:
+        self._joined = {}
         if self.keep_first and self.first is None:
             self.first = (pos, neg)
             return
         self.pos.append(pos)
         self.neg.append(neg)
 
+    def _join(self, kind: int, frames: deque, last: int | None) -> torch.Tensor:
+        # one concatenation per add: a run of failures updates from the same samples frame after frame,
+        # and MDNet's 100 frames of positives are a 50 MB copy
+        if (kind, last) not in self._joined:
+            recent = list(frames)[-last:] if last else list(frames)
+            self._joined[kind, last] = torch.cat(([self.first[kind]] if self.first else []) + recent)
+        return self._joined[kind, last]
+
     def positives(self, last: int | None = None) -> torch.Tensor:
-        """All positives held, or those of the ``last`` frames only (the pinned first frame included)."""
-        recent = list(self.pos)[-last:] if last else list(self.pos)
-        return torch.cat(([self.first[0]] if self.first else []) + recent)
+        """All positives held, or those of the ``last`` frames only (the pinned first frame included).
+        The tensor is shared until the next :meth:`add`: do not modify it."""
+        return self._join(0, self.pos, last)
 
     def negatives(self, last: int | None = None) -> torch.Tensor:
-        recent = list(self.neg)[-last:] if last else list(self.neg)
-        return torch.cat(([self.first[1]] if self.first else []) + recent)
+        return self._join(1, self.neg, last)
 
     def __len__(self) -> int:
         """Number of frames whose samples are held."""

@@ -229,6 +229,10 @@ def test_sample_memory_gives_recent_frames():
     assert m.positives().reshape(-1).tolist() == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
     assert m.positives(last=2).reshape(-1).tolist() == [4, 4, 5, 5]
     assert m.negatives().reshape(-1).tolist() == [4] * 3 + [5] * 3
+    assert m.positives() is m.positives()  # joined once per add: runs of updates reuse the concatenation
+    m.add(torch.full((2, 1), 6.0), torch.full((3, 1), 6.0))
+    assert m.positives(last=1).reshape(-1).tolist() == [6, 6]  # ...and an add makes it anew
+    assert m.negatives().reshape(-1).tolist() == [5] * 3 + [6] * 3
 
 
 # ---------------------------------------------------------------------------------------------- box regression

@@ -10,11 +10,12 @@ layer, and dropout. This module gives both a ``generator``:
   ``1 / sqrt(fan_in)``), in registration order, from ``generator``. With a CPU generator seeded ``s`` the
   values equal those of ``torch.manual_seed(s)`` followed by the constructors.
 - :class:`Dropout` and :class:`Dropout2d` are ``nn.Dropout`` / ``nn.Dropout2d`` that draw their mask from
-  their ``generator`` attribute when one is set (:func:`use_generator`), with the same kernel as torch's CPU
-  dropout (``bernoulli_(1 - p)``, then ``/ (1 - p)``); without one they are torch's own, so off-line
-  training scripts that seed the global RNG are unchanged. (A mask from ``rand() < 1 - p`` is three times
-  faster and has the same distribution, but it draws other numbers from the generator, and FCNT's
-  selection, which depends on them, came out lower on 7 of 8 runs on two real sequences; so the stream stays.)
+  their ``generator`` attribute when one is set (:func:`use_generator`); without one they are torch's own, so
+  off-line training scripts that seed the global RNG are unchanged. :class:`Dropout` (MDNet's fc layers)
+  keeps an element when a uniform draw is below ``1 - p``: the same distribution as torch's
+  ``bernoulli_(1 - p)``, three times faster from a CPU generator. :class:`Dropout2d` (FCNT) keeps
+  ``bernoulli_``: its masks are tiny, and FCNT's map selection, which depends on the numbers drawn, came
+  out lower on 7 of 8 runs on two real sequences when its stream changed.
 """
 from __future__ import annotations
 
@@ -71,8 +72,10 @@ class Dropout(nn.Dropout):
             return super().forward(x)
         if self.p >= 1:
             return x * 0
-        noise = torch.empty_like(x).bernoulli_(1 - self.p, generator=self.generator).div_(1 - self.p)
-        return x * noise
+        # uniform draws compared with 1 - p: the same Bernoulli masks as bernoulli_, three times faster on a
+        # CPU generator (MDNet draws one per training step, 128 x 2800 for fc4's input)
+        keep = torch.rand(x.shape, generator=self.generator, device=x.device, dtype=x.dtype) < 1 - self.p
+        return x * keep / (1 - self.p)
 
 
 class Dropout2d(nn.Dropout2d):

@@ -177,7 +177,8 @@ class MDNetTracker(ObservationMapMixin, Tracker):
                 with self.timed("sampling"):
                     pos = positive_samples(target, p["frame_pos"], self.rng, wh)
                     neg = negative_samples(target, p["frame_neg"], self.rng, wh, iou_range=(0.0, 0.3), trans=2.0)
-                self.memory.add(self.features(region, pos), self.features(region, neg))
+                feats_pn = self.features(region, np.vstack([pos, neg]))  # one RoIAlign for both
+                self.memory.add(feats_pn[:len(pos)], feats_pn[len(pos):])
                 collected = True
             except BoxError:  # target squeezed against the border: learn nothing from this frame
                 pass
