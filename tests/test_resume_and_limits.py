@@ -171,3 +171,39 @@ def test_isolated_runs_write_the_same_results_as_in_process_runs(two, tmp_path):
     b = run_ope(["particle_filter", "kcf"], two, tmp_path / "b", progress=False, time_limit=120)
     for key, score in a.scores.items():
         assert np.array_equal(score.boxes, b.scores[key].boxes)
+
+
+def test_edited_tracker_code_is_run_again(two, tmp_path, monkeypatch):
+    """A stored run records its tracker's code fingerprint: editing the tracker (or code it imports) makes the
+    run stale; other trackers' runs stay valid."""
+    import deeptrack_lite.fingerprint as fp
+
+    run_ope(["kcf", "particle_filter"], two, tmp_path, progress=False)
+    real = fp.code_fingerprint
+    monkeypatch.setattr("deeptrack_lite.evaluation.ope.code_fingerprint",
+                        lambda module: "edited" if module.endswith("classic") else real(module))
+    report = run_ope(["kcf", "particle_filter"], two, tmp_path, progress=False)
+    assert sorted(report.recomputed) == [("particle_filter", "CatLight", None), ("particle_filter", "CupHide", None)]
+    assert "code" in report.recomputed[("particle_filter", "CatLight", None)] and report.skipped_runs == 2
+
+
+def test_code_fingerprint_follows_imports_not_package_inits(tmp_path, monkeypatch):
+    import deeptrack_lite.fingerprint as fp
+
+    closure = fp.module_closure("deeptrack_lite.trackers.mdnet")
+    assert {"deeptrack_lite.models.mdnet", "deeptrack_lite.online", "deeptrack_lite.trackers.base"} <= set(closure)
+    assert "deeptrack_lite.trackers.opencv" not in closure and not any(m.endswith("__init__") for m in closure)
+    assert "deeptrack_lite.models.mdnet" not in fp.module_closure("deeptrack_lite.trackers.opencv")
+    # a copy of the package with one edited file: the fingerprints of the modules that import it change
+    import shutil
+    copy = tmp_path / "deeptrack_lite"
+    shutil.copytree(fp.ROOT, copy, ignore=shutil.ignore_patterns("__pycache__", "*.pt"))
+    (copy / "weights").mkdir(exist_ok=True)
+    monkeypatch.setattr(fp, "ROOT", copy)
+    fp.module_closure.cache_clear()
+    before = {m: fp.code_fingerprint(f"deeptrack_lite.trackers.{m}") for m in ("mdnet", "opencv")}
+    with open(copy / "online.py", "a") as f:
+        f.write("\n# edited\n")
+    after = {m: fp.code_fingerprint(f"deeptrack_lite.trackers.{m}") for m in ("mdnet", "opencv")}
+    fp.module_closure.cache_clear()
+    assert after["mdnet"] != before["mdnet"] and after["opencv"] == before["opencv"]

@@ -5,7 +5,7 @@ Results layout (as got10k writes it; pytracking's ``<seq>_time.txt`` beside the 
 
     <results_dir>/<tracker>/<sequence>.txt               one "x,y,w,h" line per frame
     <results_dir>/<tracker>/times/<sequence>_time.txt    seconds per frame (frame 0: init)
-    <results_dir>/<tracker>/info/<sequence>.json         device, parameters, seed, package version
+    <results_dir>/<tracker>/info/<sequence>.json         device, parameters, seed, package version, code
 
 With several seeds each seed has its own such folder: ``<results_dir>/<tracker>/seed<k>/...``.
 Every file is written to a temporary name and renamed, boxes last, so an interrupted run leaves either a
@@ -29,6 +29,7 @@ from ..data.readers import read_boxes
 from ..data.sequence import Dataset
 from ..errors import AnnotationError, DataError, DeepTrackError, TrackerError
 from ..fileio import atomic_write_text, make_folder
+from ..fingerprint import code_fingerprint
 from ..trackers import create_tracker, track, tracker_class
 from .metrics import center_error, normalized_precision_curve, overlap, precision_curve, success_curve
 
@@ -203,11 +204,17 @@ def _json_ready(value):
 def run_settings(spec: TrackerSpec, sequence, seed) -> dict:
     """What a stored result must have been run with to be reused: tracker, parameters, seed, the frames
     (their count and a fingerprint of their ground truth, so a shorter or other range never passes for this
-    one) and the package version. Stored in ``info/<sequence>.json``."""
+    one), the package version and the tracker's code (:func:`~deeptrack_lite.fingerprint.code_fingerprint`
+    of its module: an edited tracker, or an edited function it uses, runs again). Stored in
+    ``info/<sequence>.json``."""
     gt = np.nan_to_num(np.asarray(sequence.ground_truth, dtype=np.float64), nan=-1.0)
+    try:
+        code = code_fingerprint(tracker_class(spec.name).__module__)
+    except TrackerError:
+        code = None
     return {"tracker": spec.name, "params": _json_ready(spec.params), "seed": 0 if seed is None else int(seed),
             "frames": len(sequence), "ground_truth_sha1": hashlib.sha1(np.round(gt, 3).tobytes()).hexdigest(),
-            "deeptrack_lite": __version__}
+            "deeptrack_lite": __version__, "code": code}
 
 
 def stale_reason(run_dir, sequence, settings: dict) -> str | None:
@@ -223,6 +230,11 @@ def stale_reason(run_dir, sequence, settings: dict) -> str | None:
         info = json.loads(info_path.read_text())
     except (OSError, ValueError):
         return "it has no readable info file saying how it was made"
+    return settings_mismatch(info, settings)
+
+
+def settings_mismatch(info: dict, settings: dict) -> str | None:
+    """The first of ``settings`` (from :func:`run_settings`) that a result's ``info`` differs in, as a reason."""
     for key, want in settings.items():
         have = info.get(key)
         if have != want:
@@ -292,7 +304,7 @@ def run_ope(trackers, dataset: Dataset, results_dir, *, seeds=None, device="auto
       ``create_tracker(name, seed=s)`` (without seeds, seed 0, and results go straight under ``<tracker>/``).
       A tracker whose class is ``deterministic`` runs once, and its result stands for every seed.
     - Results already on disk are reused only when their ``info`` file says they were made with the same
-      tracker, parameters, seed, frames and package version (:func:`run_settings`); otherwise they are run
+      tracker, parameters, seed, frames, package version and tracker code (:func:`run_settings`); otherwise they are run
       again, and the report lists them in ``recomputed`` with the reason. ``overwrite=True`` runs everything.
     - ``time_limit`` (seconds): each run goes to a child process that is stopped after that long, so a
       tracker that hangs is recorded as failed and the others go on. None runs in this process. A child loads
