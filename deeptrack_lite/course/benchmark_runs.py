@@ -1,0 +1,199 @@
+"""Notebook 06's benchmark, shipped: every tracker's runs on the synthetic benchmark, made once by one command.
+
+Every tracker of the package on the 14 synthetic sequences takes about 12 minutes on a 2-core CPU at the
+notebook's full length (100 frames) and over 3 minutes in fast mode (20 frames): more than a lab session should
+wait for. So the package ships those runs (boxes, per-frame times, and the settings each was made with, the
+tracker's code fingerprint included) in ``course/results/benchmark-synthetic-<N>f.json.gz``, made by::
+
+    python -m deeptrack_lite.course.benchmark_runs --out deeptrack_lite/course/results
+
+:func:`prefill` copies into a results folder the shipped runs that :func:`~deeptrack_lite.evaluation.run_ope`
+would accept as its own (:func:`~deeptrack_lite.evaluation.ope.run_settings`: same tracker, parameters, seed,
+frames, package version and tracker code). Anything else, such as a tracker edited since, is left for
+``run_ope`` to compute. The times in the shipped runs were measured on the machine their ``device`` names.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import platform
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ..errors import DataError, DeepTrackError
+from ..evaluation.ope import read_result, run_ope, run_settings, settings_mismatch, tracker_specs, write_result
+from ..fileio import atomic_write_bytes, make_folder
+from ..trackers import available_trackers
+from ..version import __version__
+
+SHIPPED = Path(__file__).resolve().parent / "results"
+FRAMES = (100, 20)  # the notebook's full and fast mode
+
+
+def benchmark_trackers() -> list[str]:
+    """Every registered tracker except the test doubles: what notebook 06 benchmarks."""
+    return [name for name in available_trackers() if not name.startswith("test")]
+
+
+def shipped_path(n_frames: int, folder=SHIPPED) -> Path:
+    return Path(folder) / f"benchmark-synthetic-{int(n_frames)}f.json.gz"
+
+
+def collect_runs(trackers, dataset, work_dir, *, device="auto", progress: bool = True) -> dict:
+    """Run (or resume, from ``work_dir``) every tracker on ``dataset`` with seed 0 and gather the results:
+    ``{label: {sequence: {"boxes", "times", "info"}}}``. A failed run is an error: a shipped benchmark is complete."""
+    report = run_ope(trackers, dataset, work_dir, device=device, progress=progress)
+    if report.failures:
+        lines = "; ".join(f"{t} on {s}: {e}" for (t, s, _), e in report.failures.items())
+        raise DeepTrackError(f"the benchmark is incomplete: {lines}")
+    runs = {}
+    for spec in tracker_specs(trackers):
+        runs[spec.label] = {}
+        for seq in dataset:
+            r = read_result(Path(work_dir) / spec.label, seq)
+            runs[spec.label][seq.name] = {"boxes": [[round(float(v), 3) for v in b] for b in r["boxes"]],
+                                          "times": None if r["times"] is None else [float(f"{t:.6g}") for t in r["times"]],
+                                          "info": r["info"]}
+    return runs
+
+
+def write_runs(path, runs: dict, *, dataset_name: str, n_frames: int, command: str) -> Path:
+    """Write ``runs`` (from :func:`collect_runs`) with their provenance as gzip-compressed JSON."""
+    import torch
+
+    record = {"dataset": dataset_name, "frames": int(n_frames), "runs": runs, "provenance": {
+        "command": command, "package_version": __version__, "torch": torch.__version__,
+        "python": platform.python_version(), "machine": f"{platform.machine()}, {torch.get_num_threads()} threads",
+        "written": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}}
+    path = Path(path)
+    make_folder(path.parent)
+    atomic_write_bytes(path, gzip.compress(json.dumps(record, separators=(",", ":")).encode(), mtime=0))
+    return path
+
+
+def load_runs(path) -> dict:
+    try:
+        return json.loads(gzip.decompress(Path(path).read_bytes()))
+    except (OSError, ValueError, EOFError) as exc:
+        raise DataError(f"{path}: not a shipped benchmark file ({exc})") from None
+
+
+@dataclass
+class Prefill:
+    """What :func:`prefill` did: runs copied, runs the folder already had, runs left to compute and why."""
+
+    source: str | None = None
+    copied: int = 0
+    present: int = 0
+    stale: dict = field(default_factory=dict)   # (tracker, sequence) -> why the shipped run does not fit
+    missing: list = field(default_factory=list)  # (tracker, sequence) that nothing was shipped for
+
+    def __str__(self) -> str:
+        if self.source is None:
+            return "no shipped runs for this benchmark: every run is computed here"
+        text = f"{self.copied} shipped runs copied, {self.present} already in the results folder"
+        if self.stale:
+            trackers = sorted({t for t, _ in self.stale})
+            why = next(iter(self.stale.values()))
+            text += (f"; {len(self.stale)} shipped runs of {', '.join(trackers)} do not fit the code here (e.g. {why}): "
+                     "run_ope computes them")
+        if self.missing:
+            text += f"; {len(self.missing)} runs were not shipped: run_ope computes them"
+        return text
+
+
+def prefill(results_dir, dataset, trackers=None, *, source=None) -> Prefill:
+    """Copy into ``results_dir`` the shipped runs of ``trackers`` (default: :func:`benchmark_trackers`) on
+    ``dataset`` that fit the code here; results already in ``results_dir`` are never replaced. ``source``: a
+    file from :func:`write_runs` (default: the shipped one for the dataset's frame count, if any)."""
+    trackers = benchmark_trackers() if trackers is None else trackers
+    out = Prefill()
+    n_frames = len(dataset[0]) if len(dataset) else 0
+    path = Path(source) if source is not None else shipped_path(n_frames)
+    if not path.is_file():
+        return out
+    out.source = str(path)
+    shipped = load_runs(path)["runs"]
+    for spec in tracker_specs(trackers):
+        for seq in dataset:
+            run_dir = Path(results_dir) / spec.label
+            if (run_dir / f"{seq.name}.txt").is_file():
+                out.present += 1
+                continue
+            run = shipped.get(spec.label, {}).get(seq.name)
+            if run is None:
+                out.missing.append((spec.label, seq.name))
+                continue
+            why = settings_mismatch(run["info"], run_settings(spec, seq, 0))
+            if why is not None:
+                out.stale[(spec.label, seq.name)] = why
+                continue
+            write_result(run_dir, seq.name, run["boxes"], run["times"], dict(run["info"], shipped=True))
+            out.copied += 1
+    return out
+
+
+def check_shipped(folder=SHIPPED, frames=FRAMES) -> list[str]:
+    """Every way the shipped runs differ from what the code here would compute (empty when they are current)."""
+    from ..data import synthetic_benchmark
+
+    problems = []
+    for n in frames:
+        path = shipped_path(n, folder)
+        if not path.is_file():
+            problems.append(f"{path.name} is missing")
+            continue
+        runs = load_runs(path)["runs"]
+        bench = synthetic_benchmark(n_frames=n)
+        for spec in tracker_specs(benchmark_trackers()):
+            for seq in bench:
+                run = runs.get(spec.label, {}).get(seq.name)
+                why = "it is missing" if run is None else settings_mismatch(run["info"], run_settings(spec, seq, 0))
+                if why:
+                    problems.append(f"{path.name}: {spec.label} on {seq.name}: {why}")
+    return problems
+
+
+def main(argv=None) -> int:
+    """``python -m deeptrack_lite.course.benchmark_runs``: run the benchmark and write the shipped files."""
+    import argparse
+
+    from ..data import default_data_dir, synthetic_benchmark
+    from ..runtime import device as pick_device
+
+    parser = argparse.ArgumentParser(prog="python -m deeptrack_lite.course.benchmark_runs",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", required=True, type=Path, help="folder for the files (the shipped ones: "
+                        "deeptrack_lite/course/results)")
+    parser.add_argument("--frames", default=",".join(map(str, FRAMES)), help="comma-separated sequence lengths "
+                        f"(default {','.join(map(str, FRAMES))}: the notebook's full and fast mode)")
+    parser.add_argument("--work", type=Path, default=None, help="folder for the raw runs (resumable; default: "
+                        "benchmark-runs/ in the data folder)")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
+    args = parser.parse_args(argv)
+    try:
+        frames = [int(f) for f in args.frames.split(",") if f]
+        if any(f < 2 for f in frames):
+            raise DeepTrackError("--frames must be at least 2")
+        work = args.work or default_data_dir() / "benchmark-runs"
+        device = pick_device() if args.device == "auto" else args.device
+        command = "python -m deeptrack_lite.course.benchmark_runs " + " ".join(sys.argv[1:] if argv is None else argv)
+        for n in frames:
+            bench = synthetic_benchmark(n_frames=n)
+            runs = collect_runs(benchmark_trackers(), bench, work / f"synthetic-{n}f", device=device)
+            path = write_runs(shipped_path(n, args.out), runs, dataset_name=bench.name, n_frames=n, command=command)
+            print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB, {len(runs)} trackers x {len(bench)} sequences)")
+    except DeepTrackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+__all__ = ["Prefill", "benchmark_trackers", "check_shipped", "collect_runs", "load_runs", "prefill", "shipped_path",
+           "write_runs"]
