@@ -16,17 +16,15 @@ from __future__ import annotations
 
 import gzip
 import json
-import platform
 import sys
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 from ..errors import DataError, DeepTrackError
 from ..evaluation.ope import read_result, run_ope, run_settings, settings_mismatch, tracker_specs, write_result
 from ..fileio import atomic_write_bytes, make_folder
 from ..trackers import available_trackers
-from ..version import __version__
+from .studies import provenance
 
 SHIPPED = Path(__file__).resolve().parent / "results"
 FRAMES = (100, 20)  # the notebook's full and fast mode
@@ -61,12 +59,7 @@ def collect_runs(trackers, dataset, work_dir, *, device="auto", progress: bool =
 
 def write_runs(path, runs: dict, *, dataset_name: str, n_frames: int, command: str) -> Path:
     """Write ``runs`` (from :func:`collect_runs`) with their provenance as gzip-compressed JSON."""
-    import torch
-
-    record = {"dataset": dataset_name, "frames": int(n_frames), "runs": runs, "provenance": {
-        "command": command, "package_version": __version__, "torch": torch.__version__,
-        "python": platform.python_version(), "machine": f"{platform.machine()}, {torch.get_num_threads()} threads",
-        "written": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}}
+    record = {"dataset": dataset_name, "frames": int(n_frames), "runs": runs, "provenance": provenance(command)}
     path = Path(path)
     make_folder(path.parent)
     atomic_write_bytes(path, gzip.compress(json.dumps(record, separators=(",", ":")).encode(), mtime=0))
@@ -78,6 +71,11 @@ def load_runs(path) -> dict:
         return json.loads(gzip.decompress(Path(path).read_bytes()))
     except (OSError, ValueError, EOFError) as exc:
         raise DataError(f"{path}: not a shipped benchmark file ({exc})") from None
+
+
+def _misfit(run: dict, spec, sequence) -> str | None:
+    """Why ``run_ope`` would not accept a shipped run as its own seed-0 result (None: it would)."""
+    return settings_mismatch(run["info"], run_settings(spec, sequence, 0))
 
 
 @dataclass
@@ -126,7 +124,7 @@ def prefill(results_dir, dataset, trackers=None, *, source=None) -> Prefill:
             if run is None:
                 out.missing.append((spec.label, seq.name))
                 continue
-            why = settings_mismatch(run["info"], run_settings(spec, seq, 0))
+            why = _misfit(run, spec, seq)
             if why is not None:
                 out.stale[(spec.label, seq.name)] = why
                 continue
@@ -150,7 +148,7 @@ def check_shipped(folder=SHIPPED, frames=FRAMES) -> list[str]:
         for spec in tracker_specs(benchmark_trackers()):
             for seq in bench:
                 run = runs.get(spec.label, {}).get(seq.name)
-                why = "it is missing" if run is None else settings_mismatch(run["info"], run_settings(spec, seq, 0))
+                why = "it is missing" if run is None else _misfit(run, spec, seq)
                 if why:
                     problems.append(f"{path.name}: {spec.label} on {seq.name}: {why}")
     return problems

@@ -177,15 +177,18 @@ def summarize_study(study: Study, sequences, aucs: dict, *, seeds, frames: int) 
     }
 
 
-def write_study(record: dict, out_dir, command: str) -> Path:
-    """Write a study record as ``<out_dir>/<study>.json`` with its provenance (command, version, machine)."""
+def provenance(command: str) -> dict:
+    """What a shipped result file records about how it was made: command, versions, machine, date."""
     import torch
 
-    record = dict(record, provenance={
-        "command": command, "package_version": __version__, "torch": torch.__version__,
-        "python": platform.python_version(), "machine": f"{platform.machine()}, {torch.get_num_threads()} threads",
-        "written": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-    })
+    return {"command": command, "package_version": __version__, "torch": torch.__version__,
+            "python": platform.python_version(), "machine": f"{platform.machine()}, {torch.get_num_threads()} threads",
+            "written": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+
+
+def write_study(record: dict, out_dir, command: str) -> Path:
+    """Write a study record as ``<out_dir>/<study>.json`` with its :func:`provenance`."""
+    record = dict(record, provenance=provenance(command))
     path = make_folder(out_dir) / f"{record['study']}.json"
     atomic_write_text(path, json.dumps(record, indent=1) + "\n")
     return path
