@@ -5,6 +5,10 @@ import os
 import tempfile
 from pathlib import Path
 
+#: The package's shipped weight files. One name for them: the code fingerprint counts the weights as part of
+#: the code of every module that reads this name (:mod:`deeptrack_lite.fingerprint`).
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+
 
 def ordinary_permissions(path, directory: bool = False) -> None:
     """Give a file (0666) or folder (0777) the permissions the umask allows: ``mkstemp`` and ``mkdtemp``

@@ -2,10 +2,14 @@
 
 A tracking result on disk can be reused only if the code that would compute it again is the same. The
 package version alone does not say so (it changes at releases, the code at every edit, including a
-student's), so :func:`code_fingerprint` hashes the source of a module and of every ``deeptrack_lite``
+student's), so :func:`code_fingerprint` hashes the code of a module and of every ``deeptrack_lite``
 module it imports, directly or not (found by reading their ``import`` statements; packages' ``__init__``
-files, which only gather names, are not followed), plus the shipped
-weight files. Editing MDNet's tracker then makes MDNet's stored runs stale and leaves KCF's valid.
+files, which only gather names, are not followed), plus the shipped weight files when one of those modules
+reads them (it uses ``fileio.WEIGHTS_DIR``). Editing MDNet's tracker then makes MDNet's stored runs stale and
+leaves KCF's valid, and a new weight file leaves the trackers that load none valid.
+
+"Code" is the syntax tree without docstrings: a comment, a docstring or a line break changes no result,
+so it does not make stored runs stale; any change to a statement, a name or a constant does.
 """
 from __future__ import annotations
 
@@ -68,22 +72,43 @@ def module_closure(module: str) -> tuple[str, ...]:
     return tuple(sorted(seen))
 
 
+def code_of(source: str) -> str:
+    """The syntax tree of Python ``source`` with docstrings removed, as text: what :func:`code_fingerprint`
+    hashes (comments, docstrings, blank lines and line endings drop out; positions are not part of it)."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree)
+
+
 @lru_cache(maxsize=None)
 def _file_digest(path: str, mtime_ns: int, size: int) -> str:
     data = Path(path).read_bytes()
     if path.endswith(".py"):
-        data = data.replace(b"\r\n", b"\n")  # a checkout with Windows line endings is the same code
+        data = code_of(data.decode("utf-8")).encode()
     return hashlib.sha1(data).hexdigest()
 
 
+def _reads_weights(path: Path) -> bool:
+    """Whether a module reads :data:`deeptrack_lite.fileio.WEIGHTS_DIR` (uses the name, not only defines it)."""
+    return any(isinstance(n, ast.Name) and n.id == "WEIGHTS_DIR" and isinstance(n.ctx, ast.Load)
+               for n in ast.walk(ast.parse(path.read_text(encoding="utf-8"))))
+
+
 def code_fingerprint(module: str) -> str:
-    """SHA-1 (first 16 hex digits) of the sources of :func:`module_closure` and of the package's weight files."""
+    """SHA-1 (first 16 hex digits) of the code of :func:`module_closure`, and of the package's weight files when
+    a module of it reads them."""
     h = hashlib.sha1()
-    files = [_source(m) for m in module_closure(module)] + sorted((ROOT / "weights").glob("*.pt"))
+    sources = [_source(m) for m in module_closure(module)]
+    files = sources + (sorted((ROOT / "weights").glob("*.pt")) if any(_reads_weights(p) for p in sources) else [])
     for path in files:
         st = path.stat()
         h.update(f"{path.relative_to(ROOT).as_posix()}:{_file_digest(str(path), st.st_mtime_ns, st.st_size)}\n".encode())
     return h.hexdigest()[:16]
 
 
-__all__ = ["code_fingerprint", "module_closure"]
+__all__ = ["code_fingerprint", "code_of", "module_closure"]

@@ -203,7 +203,25 @@ def test_code_fingerprint_follows_imports_not_package_inits(tmp_path, monkeypatc
     fp.module_closure.cache_clear()
     before = {m: fp.code_fingerprint(f"deeptrack_lite.trackers.{m}") for m in ("mdnet", "opencv")}
     with open(copy / "online.py", "a") as f:
-        f.write("\n# edited\n")
+        f.write("\n# a comment and a docstring change no result\n")
+    commented = {m: fp.code_fingerprint(f"deeptrack_lite.trackers.{m}") for m in ("mdnet", "opencv")}
+    with open(copy / "online.py", "a") as f:
+        f.write("def _new():\n    return 1\n")
     after = {m: fp.code_fingerprint(f"deeptrack_lite.trackers.{m}") for m in ("mdnet", "opencv")}
+    # a new weight file changes the fingerprints of the trackers that read weights, only
+    (copy / "weights" / "new.pt").write_bytes(b"weights")
+    with_weights = {m: fp.code_fingerprint(f"deeptrack_lite.trackers.{m}") for m in ("mdnet", "opencv")}
     fp.module_closure.cache_clear()
+    assert commented == before
     assert after["mdnet"] != before["mdnet"] and after["opencv"] == before["opencv"]
+    assert with_weights["mdnet"] != after["mdnet"] and with_weights["opencv"] == after["opencv"]
+
+
+def test_code_fingerprint_ignores_comments_and_docstrings_not_code():
+    from deeptrack_lite.fingerprint import code_of
+
+    base = code_of("def f(x):\n    return x + 1\n")
+    assert code_of('"""Module."""\n# comment\ndef f(x):  # why\n    """Doc."""\n\n    return x + 1\r\n') == base
+    assert code_of("def f(x):\n    return x + 2\n") != base
+    assert code_of("def f(y):\n    return y + 1\n") != base
+    assert code_of('def f(x):\n    """Only a docstring."""\n') == code_of("def f(x):\n    pass\n")

@@ -38,7 +38,7 @@ import torch.nn.functional as F
 from ..crops import crop_and_resize, image_to_tensor
 from ..errors import DataError
 from ..features.backbones import efficientnet_lite0
-from ..fileio import load_torch_file, write_provenance
+from ..fileio import WEIGHTS_DIR, load_torch_file, write_provenance
 from ..runtime import conv_memory_format
 from .seeded import Dropout, default_init_
 
@@ -260,9 +260,7 @@ def batched_region_features(net: MDNet, images, boxes, search: float = 5.0) -> l
 # ---------------------------------------------------------------------------------------------- weight files
 def default_mdnet_weights() -> Path:
     """Path of the MDNet weights shipped with the package (trained by ``python -m deeptrack_lite train-mdnet``)."""
-    from importlib.resources import files
-
-    return Path(str(files("deeptrack_lite") / "weights" / "mdnet.pt"))
+    return WEIGHTS_DIR / "mdnet.pt"
 
 
 def _weights_path(path) -> Path:

@@ -23,9 +23,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..errors import DataError
-from ..fileio import atomic_torch_save, load_torch_file, write_provenance
+from ..fileio import WEIGHTS_DIR, atomic_torch_save, load_torch_file, write_provenance
 
-WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 DEFAULT_SDAE = WEIGHTS_DIR / "sdae.pt"
 
 

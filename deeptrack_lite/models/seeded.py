@@ -72,8 +72,9 @@ class Dropout(nn.Dropout):
             return super().forward(x)
         if self.p >= 1:
             return x * 0
-        # uniform draws compared with 1 - p: the same Bernoulli masks as bernoulli_, three times faster on a
-        # CPU generator (MDNet draws one per training step, 128 x 2800 for fc4's input)
+        # uniform draws compared with 1 - p: masks with the same Bernoulli(1 - p) distribution as bernoulli_'s
+        # (not the same masks: another random stream), three times faster on a CPU generator (MDNet draws one
+        # per training step, 128 x 2800 for fc4's input)
         keep = torch.rand(x.shape, generator=self.generator, device=x.device, dtype=x.dtype) < 1 - self.p
         return x * keep / (1 - self.p)
 
