@@ -197,6 +197,50 @@ def _pretrain_sdae(args) -> int:
     return 0
 
 
+def _pretrain_dbn(args) -> int:
+    import shlex
+    from dataclasses import asdict, replace
+
+    from .runtime import fast_mode
+    from .training import DBNPretrainConfig, pretrain_dbn
+
+    config = DBNPretrainConfig.fast() if fast_mode() else DBNPretrainConfig()
+    given = {"sizes": tuple(int(v) for v in args.sizes.split(",")) if args.sizes else None, "n_patches": args.patches,
+             "n_val": args.val_patches, "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
+             "lr_gaussian": args.lr_gaussian, "cd_k": args.cd_k, "seed": args.seed}
+    config = replace(config, **{k: v for k, v in given.items() if v is not None})
+    command = "python -m deeptrack_lite " + " ".join(shlex.quote(a) for a in args.argv)
+    print("settings: " + ", ".join(f"{k}={v}" for k, v in asdict(config).items()))
+    result = pretrain_dbn(config, args.out, device=args.device, resume=not args.no_resume, command=command,
+                          keep_checkpoint=args.keep_checkpoint)
+    p = result.provenance
+    print(f"\nwrote {args.out / 'dbn.pt'}, dbn.json (provenance) and dbn_log.csv: validation reconstruction MSE "
+          f"{p['final_val_reconstruction_mse']:.4f} through every layer, after {p['training_seconds']} s on {p['device']}")
+    return 0
+
+
+def _pretrain_sodlt(args) -> int:
+    import shlex
+    from dataclasses import asdict, replace
+
+    from .runtime import fast_mode
+    from .training import SODLTPretrainConfig, pretrain_sodlt
+
+    config = SODLTPretrainConfig.fast() if fast_mode() else SODLTPretrainConfig()
+    given = {"n_train": args.samples, "n_val": args.val_samples, "epochs": args.epochs, "batch_size": args.batch_size,
+             "lr": args.lr, "context": args.context, "seed": args.seed}
+    config = replace(config, **{k: v for k, v in given.items() if v is not None})
+    command = "python -m deeptrack_lite " + " ".join(shlex.quote(a) for a in args.argv)
+    print("settings: " + ", ".join(f"{k}={v}" for k, v in asdict(config).items()))
+    result = pretrain_sodlt(config, args.out, device=args.device, resume=not args.no_resume, command=command,
+                            keep_checkpoint=args.keep_checkpoint)
+    p = result.provenance
+    print(f"\nwrote {args.out / 'sodlt.pt'}, sodlt.json (provenance) and sodlt_log.csv: on held-back frames, mask IoU "
+          f"{p['final_val_mask_iou']:.3f} and box IoU {p['final_val_box_iou']:.3f}, after {p['training_seconds']} s "
+          f"on {p['device']}")
+    return 0
+
+
 def _train_mdnet(args) -> int:
     import shlex
     from dataclasses import asdict, replace
@@ -324,6 +368,45 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-resume", action="store_true", help="start over even if OUT holds a checkpoint")
     p.add_argument("--keep-checkpoint", action="store_true", help="keep OUT/sdae_checkpoint.pt after the run")
     p.set_defaults(func=_pretrain_sdae)
+
+    p = sub.add_parser("pretrain-dbn", help="pretrain a deep belief network (stacked RBMs) on DLT's natural image patches",
+                       description="Greedy layer-wise contrastive divergence: a Gaussian-Bernoulli RBM on the same "
+                       "standardised 32x32 grey patches as pretrain-sdae, then Bernoulli-Bernoulli RBMs on the hidden "
+                       "probabilities below. Writes OUT/dbn.pt, OUT/dbn.json (provenance) and OUT/dbn_log.csv; "
+                       "resumable. Unset options take the defaults of DBNPretrainConfig (seconds in fast mode).")
+    p.add_argument("--out", required=True, type=Path, help="output folder")
+    p.add_argument("--sizes", default=None, help="layer sizes, input first (default 1024,512,256,128, as the SDAE)")
+    p.add_argument("--patches", type=int, default=None, help="number of training patches (default 100000)")
+    p.add_argument("--val-patches", type=int, default=None, help="held-out patches (default 2000)")
+    p.add_argument("--epochs", type=int, default=None, help="CD epochs per RBM (default 5)")
+    p.add_argument("--batch-size", type=int, default=None, help="minibatch size (default 100)")
+    p.add_argument("--lr", type=float, default=None, help="learning rate of the Bernoulli-Bernoulli RBMs (default 0.05)")
+    p.add_argument("--lr-gaussian", type=float, default=None, help="learning rate of the pixel RBM (default 0.002)")
+    p.add_argument("--cd-k", type=int, default=None, help="Gibbs steps of contrastive divergence (default 1)")
+    p.add_argument("--seed", type=int, default=None, help="seed of the data, the initial weights and the sampling (default 0)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
+    p.add_argument("--no-resume", action="store_true", help="start over even if OUT holds a checkpoint")
+    p.add_argument("--keep-checkpoint", action="store_true", help="keep OUT/dbn_checkpoint.pt after the run")
+    p.set_defaults(func=_pretrain_dbn)
+
+    p = sub.add_parser("pretrain-sodlt", help="pretrain SO-DLT's objectness network on synthetic frames with known masks",
+                       description="Renders jittered regions around the targets of the synthetic scenarios (drawn "
+                       "with seeds the benchmark does not use), computes the frozen ImageNet trunk's features once, and "
+                       "trains the objectness head to predict each target's visible mask; validates on frames of "
+                       "another draw. Writes OUT/sodlt.pt, OUT/sodlt.json (provenance) and OUT/sodlt_log.csv; "
+                       "resumable. Unset options take the defaults of SODLTPretrainConfig (seconds in fast mode).")
+    p.add_argument("--out", required=True, type=Path, help="output folder")
+    p.add_argument("--samples", type=int, default=None, help="training regions (default 4000)")
+    p.add_argument("--val-samples", type=int, default=None, help="held-back regions (default 400)")
+    p.add_argument("--epochs", type=int, default=None, help="epochs (default 15)")
+    p.add_argument("--batch-size", type=int, default=None, help="minibatch size (default 32)")
+    p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default 0.001)")
+    p.add_argument("--context", type=float, default=None, help="search region side in target sizes (default 2.5)")
+    p.add_argument("--seed", type=int, default=None, help="seed of the samples and the initial weights (default 0)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
+    p.add_argument("--no-resume", action="store_true", help="start over even if OUT holds a checkpoint")
+    p.add_argument("--keep-checkpoint", action="store_true", help="keep OUT/sodlt_checkpoint.pt after the run")
+    p.set_defaults(func=_pretrain_sodlt)
 
     p = sub.add_parser("train-mdnet", help="train MDNet's shared layers multi-domain (one branch per sequence)",
                        description="Multi-domain training as in MDNet: every iteration takes one sequence (domain), "

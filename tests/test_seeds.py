@@ -15,7 +15,7 @@ from deeptrack_lite.evaluation import run_ope
 from deeptrack_lite.evaluation.ope import read_result
 from deeptrack_lite.trackers import available_trackers, create_tracker, track, tracker_class
 
-STOCHASTIC = ["particle_filter", "dlt", "mdnet"]  # the three, from the classic to the deep end
+STOCHASTIC = ["particle_filter", "dlt", "dbn", "sodlt", "mdnet"]  # from the classic to the deep end
 
 
 def boxes_of(name, sequence, seed=0, frames=6):

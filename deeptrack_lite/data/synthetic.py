@@ -355,6 +355,26 @@ class SyntheticSequence(Sequence):
         shifts = [c - self.center[t] for c in self._distractor_centers(t)]
         return np.array([box + np.array([dx, dy, 0, 0]) for dx, dy in shifts]).reshape(-1, 4)
 
+    def _occluder_layers(self, t: int):
+        """The frame-sized RGBA layers of the occluders in front of the target in frame ``t``."""
+        W, H = self.config.frame_size
+        for start, length, piece, direction in self.occluders:
+            if start <= t < start + length:
+                u = (t - start) / max(length - 1, 1)
+                ph, pw = piece.shape[:2]
+                cx = self.center[start][0] + direction * (u - 0.5) * 3.0 * pw
+                cy = self.center[start][1] + (u - 0.5) * 0.4 * ph
+                Mo = np.float32([[1, 0, cx - pw / 2], [0, 1, cy - ph / 2]])
+                yield cv2.warpAffine(piece, Mo, (W, H), borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+    def target_mask(self, t: int) -> np.ndarray:
+        """H x W float32 in [0, 1]: how much of each pixel of frame ``t`` shows the target (its alpha, less
+        what occluders cover). The per-pixel objectness SO-DLT's network learns to predict."""
+        mask = self._target_layer(t)[..., 3].copy()
+        for layer in self._occluder_layers(t):
+            mask *= 1 - layer[..., 3]
+        return mask
+
     # ------------------------------------------------------------------ rendering
     def _render(self, t: int) -> np.ndarray:
         c = self.config
@@ -377,14 +397,8 @@ class SyntheticSequence(Sequence):
         for center in self._distractor_centers(t):  # behind the target
             composite(self._target_layer(t, center=center))
         composite(self._target_layer(t), blur_velocity=self.velocity[t])
-        for start, length, piece, direction in self.occluders:  # in front of the target
-            if start <= t < start + length:
-                u = (t - start) / max(length - 1, 1)
-                ph, pw = piece.shape[:2]
-                cx = self.center[start][0] + direction * (u - 0.5) * 3.0 * pw
-                cy = self.center[start][1] + (u - 0.5) * 0.4 * ph
-                Mo = np.float32([[1, 0, cx - pw / 2], [0, 1, cy - ph / 2]])
-                composite(cv2.warpAffine(piece, Mo, (W, H), borderMode=cv2.BORDER_CONSTANT, borderValue=0))
+        for layer in self._occluder_layers(t):  # in front of the target
+            composite(layer)
 
         if c.illumination > 0:
             yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)

@@ -18,6 +18,7 @@ import torch
 from ..crops import crop_and_resize, image_size, image_to_tensor
 from ..errors import TrackerError
 from ..features.sampling import visible_training_samples
+from ..models.dbn import load_dbn
 from ..models.sdae import SDAE, SDAEClassifier, load_sdae, standardize_patches
 from ..models.seeded import default_init_, reset_parameters
 from ..runtime import adam, host_float64
@@ -26,18 +27,25 @@ from .base import register_tracker
 from .common import ObservationMapMixin, ParticleTrackerBase
 
 
+REPRESENTATIONS = ("sdae", "dbn")
+
+
 @lru_cache(maxsize=4)
-def _pretrained_state(path):
-    model = load_sdae(path, device="cpu")
+def _pretrained_state(path, representation: str = "sdae"):
+    """(config, state dict) of the SDAE-shaped network a weight file holds; a DBN is unrolled into one."""
+    if representation not in REPRESENTATIONS:
+        raise TrackerError(f"unknown representation {representation!r}; use one of {REPRESENTATIONS}")
+    model = load_sdae(path, device="cpu") if representation == "sdae" else load_dbn(path, device="cpu").unroll()
     return model.config(), {k: v.clone() for k, v in model.state_dict().items()}
 
 
 def dlt_network(weights=None, pretrained: bool = True, seed: int = 0, device="cpu",
-                generator: torch.Generator | None = None) -> SDAEClassifier:
-    """A fresh DLT network: the SDAE encoder (pretrained weights from ``weights``, the shipped default when
-    None; or, with ``pretrained=False``, the same layers randomly initialised) + a sigmoid classifier.
+                generator: torch.Generator | None = None, representation: str = "sdae") -> SDAEClassifier:
+    """A fresh DLT network: the encoder of the pretrained ``representation`` (``"sdae"``: the stacked denoising
+    autoencoder; ``"dbn"``: the deep belief network, unrolled), with weights from ``weights`` (the shipped file
+    when None), or with ``pretrained=False`` the same layers randomly initialised, + a sigmoid classifier.
     The random initial weights come from ``generator`` (on ``device``), else from a new one seeded ``seed``."""
-    config, state = _pretrained_state(None if weights is None else str(weights))
+    config, state = _pretrained_state(None if weights is None else str(weights), representation)
     generator = generator if generator is not None else torch.Generator(device=device).manual_seed(seed)
     sdae = SDAE(config["sizes"], config["patch"]).to(device)
     reset_parameters(sdae, generator)
@@ -79,6 +87,7 @@ class DLTTracker(ObservationMapMixin, ParticleTrackerBase):
         "encoder_lr": (2e-4, "learning rate of the encoder during fine-tuning (0 freezes it)"),
     }
     MAP_KIND = "confidence (classifier's probability of 'object')"
+    REPRESENTATION = "sdae"  # the off-line pretrained encoder (the one thing the DBN tracker changes)
 
     def patches(self, image, boxes) -> torch.Tensor:
         """Standardised 32x32 grey patches of ``boxes``: the network's input, N x 1024."""
@@ -113,7 +122,8 @@ class DLTTracker(ObservationMapMixin, ParticleTrackerBase):
 
     def _init(self, image, box):
         p = self.params
-        self.net = dlt_network(p["weights"], p["pretrained"], device=self.device, generator=self.new_generator())
+        self.net = dlt_network(p["weights"], p["pretrained"], device=self.device, generator=self.new_generator(),
+                               representation=self.REPRESENTATION)
         groups = [{"params": self.net.classifier.parameters(), "lr": p["lr"]}]
         if p["encoder_lr"] > 0:
             groups.append({"params": self.net.encoder.parameters(), "lr": p["encoder_lr"]})
@@ -123,7 +133,7 @@ class DLTTracker(ObservationMapMixin, ParticleTrackerBase):
         image = image_to_tensor(image, self.device)
         self.memory = SampleMemory(frames=p["memory"], keep_first=True)
         if not self._collect(image, box, p["n_pos"], p["n_neg"]):
-            raise TrackerError(f"dlt: cannot sample training boxes around the initial box {box.tolist()}; is it "
+            raise TrackerError(f"{self.name}: cannot sample training boxes around the initial box {box.tolist()}; is it "
                                "inside the image and larger than 4 x 4 pixels?")
         self.init_loss = self._fine_tune(p["init_steps"])
         self._make_filter(box, estimate="best")
@@ -158,4 +168,16 @@ class DLTTracker(ObservationMapMixin, ParticleTrackerBase):
         return self.confidence(image, boxes).cpu().numpy()
 
 
-__all__ = ["DLTTracker", "dlt_network"]
+@register_tracker("dbn", "DBN: DLT's tracker with a deep belief network (stacked RBMs, contrastive divergence) as "
+                  "the pretrained encoder")
+class DBNTracker(DLTTracker):
+    """DLT's pipeline (particle filter, online fine-tuning, limited-threshold update) with a deep belief network
+    pretrained off-line on the same patches instead of the SDAE: only the representation differs."""
+
+    PARAMS = {**DLTTracker.PARAMS,
+              "weights": (None, "DBN weight file (None: the package's shipped weights, from pretrain-dbn)"),
+              "pretrained": (True, "False: the same encoder with random weights")}
+    REPRESENTATION = "dbn"
+
+
+__all__ = ["DBNTracker", "DLTTracker", "REPRESENTATIONS", "dlt_network"]
