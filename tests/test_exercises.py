@@ -111,6 +111,49 @@ def test_update_decision_check():
     assert "use <" in str(check_update_decision(lambda c, tau: c.max() <= tau))
 
 
+def test_cd1_step_check_names_the_usual_mistakes():
+    from deeptrack_lite.course.solutions import cd1_step
+
+    assert ex.check_cd1_step(cd1_step)
+    wrong_way = lambda W, b, c, v0, h0, lr: cd1_step(W, b, c, v0, h0, -lr)
+    assert "wrong way" in str(ex.check_cd1_step(wrong_way))
+
+    def with_sample(W, b, c, v0, h0, lr):
+        s = lambda x: 1 / (1 + np.exp(-x))
+        v1 = s(h0 @ W + b)
+        p1 = s(v1 @ W.T + c)
+        return W + lr * (h0.T @ v0 - p1.T @ v1) / len(v0), b + lr * (v0 - v1).mean(0), c + lr * (h0 - p1).mean(0)
+
+    assert "probabilities" in str(ex.check_cd1_step(with_sample))
+    summed = lambda W, b, c, v0, h0, lr: cd1_step(W, b, c, v0, h0, lr * len(v0))
+    assert "divide the sums by N" in str(ex.check_cd1_step(summed))
+    assert "not implemented" in str(ex.check_cd1_step(lambda *a: (_ for _ in ()).throw(NotImplementedError())))
+
+
+def test_box_from_objectness_check_names_the_usual_mistakes():
+    from deeptrack_lite.course.solutions import box_from_objectness
+
+    assert ex.check_box_from_objectness(box_from_objectness)
+
+    def best_by(score):
+        def fn(prob, sizes):
+            cands = [(score(prob[y:y + h, x:x + w]), (x, y, w, h)) for w, h in sizes
+                     for y in range(prob.shape[0] - h + 1) for x in range(prob.shape[1] - w + 1)]
+            return max(cands)[1]
+        return fn
+
+    assert "biggest box" in str(ex.check_box_from_objectness(best_by(np.sum)))
+    assert "smallest box" in str(ex.check_box_from_objectness(best_by(np.mean)))
+    swapped = lambda prob, sizes: box_from_objectness(prob.T, [(h, w) for w, h in sizes])
+    assert "swapped" in str(ex.check_box_from_objectness(swapped))
+    # the package's own rule agrees with the solution
+    import torch
+    from deeptrack_lite.models.sodlt import box_from_map
+    prob = np.random.default_rng(0).random((12, 12))
+    box, _, _ = box_from_map(torch.tensor(prob), (5, 4), scale_steps=(1.0,))
+    assert tuple(box.round().int().tolist()) == box_from_objectness(prob, [(5, 4)])
+
+
 def test_taylor_significance_check():
     assert ex.check_taylor_significance(lambda f, g, h: (-g * f + 0.5 * h * f ** 2).sum(axis=(1, 2)))
     assert "first-order term only" in str(ex.check_taylor_significance(lambda f, g, h: (-g * f).sum(axis=(1, 2))))

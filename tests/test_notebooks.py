@@ -93,6 +93,7 @@ PROSE_NUMBERS = {
     ("03_dlt", "0.258"): "data/README.md",
     ("03_dlt", "10 s"): "data/README.md",
     ("03_dlt", "30%"): "a setting (the masking level shown)",
+    ("03_dlt", "5%"): "a setting (sodlt's scale_steps: 1/1.05, 1, 1.05)",
     ("03_dlt", "17%"): "derived: IoU >= 0.7 allows a sideways shift s with (1 - s)/(1 + s) >= 0.7",
     ("04_fcnt", "95%"): "a setting (the interval's level)",
     ("05_mdnet", "0.75"): "derived: a line through a ring keeps the blob and half the ring",

@@ -306,6 +306,89 @@ def check_update_decision(fn) -> CheckResult:
     return CheckResult(name, True, ["update only when even the best particle is unsure"])
 
 
+def _sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def check_cd1_step(fn) -> CheckResult:
+    """Exercise: ``fn(W, b, c, v0, h0, lr) -> (W, b, c)``: one CD-1 update of a Bernoulli RBM (W: hidden x
+    visible) on the batch ``v0`` (N x visible), with ``h0`` the binary hidden sample already drawn from p(h|v0).
+    Reconstruction: ``v1 = sigmoid(h0 W + b)`` (the mean), ``p1 = sigmoid(v1 W^T + c)``; statistics with
+    probabilities: ``W += lr (p0^T v0 - p1^T v1) / N``, ``b += lr mean(v0 - v1)``, ``c += lr mean(p0 - p1)``."""
+    name = "one step of contrastive divergence (CD-1)"
+    rng = np.random.default_rng(3)
+    W, b, c = rng.normal(0, 0.5, (3, 5)), rng.normal(0, 0.2, 5), rng.normal(0, 0.2, 3)
+    v0 = (rng.random((4, 5)) < 0.5).astype(float)
+    p0 = _sigmoid(v0 @ W.T + c)
+    h0 = (rng.random(p0.shape) < p0).astype(float)
+    lr = 0.1
+
+    def update(pos_hidden, sign=1.0, scale=None):
+        v1 = _sigmoid(h0 @ W + b)
+        p1 = _sigmoid(v1 @ W.T + c)
+        n = scale or len(v0)
+        return (W + sign * lr * (pos_hidden.T @ v0 - p1.T @ v1) / n, b + sign * lr * (v0 - v1).sum(0) / n,
+                c + sign * lr * (pos_hidden - p1).sum(0) / n)
+
+    got, failed = _attempt(name, fn, (W.copy(), b.copy(), c.copy(), v0.copy(), h0.copy(), lr), "return (W, b, c)")
+    if failed is not None:
+        return failed
+    try:
+        got = tuple(np.asarray(g, dtype=float) for g in got)
+        shapes_ok = len(got) == 3 and [g.shape for g in got] == [W.shape, b.shape, c.shape]
+    except (TypeError, ValueError):
+        shapes_ok = False
+    if not shapes_ok:
+        return CheckResult(name, False, [f"return a tuple (W, b, c) with the shapes {W.shape}, {b.shape}, {c.shape}"])
+    close = lambda want: all(np.allclose(g, w, atol=1e-8) for g, w in zip(got, want))
+    if close(update(p0)):
+        return CheckResult(name, True, ["the data's statistics minus the reconstruction's: the model moves towards the data"])
+    if close(update(p0, sign=-1.0)):
+        return CheckResult(name, False, ["the update goes the wrong way: it is <v h>_data minus <v h>_reconstruction "
+                                         "(positive phase minus negative phase), times +lr"])
+    if close(update(h0)):
+        return CheckResult(name, False, ["the positive statistics use the binary sample h0; use the probabilities "
+                                         "p(h|v0) there (less noise, as Hinton's guide recommends): h0 is only for "
+                                         "the reconstruction"])
+    if close(update(p0, scale=1)):
+        return CheckResult(name, False, ["average the statistics over the batch: divide the sums by N"])
+    v_sample_hint = np.allclose(got[1], b, atol=1e-12)
+    return CheckResult(name, False, ["not the CD-1 update" + ("; b did not change: it moves by lr * mean(v0 - v1)"
+                                                             if v_sample_hint else "") +
+                                     ": reconstruct v1 = sigmoid(h0 W + b), then p1 = sigmoid(v1 W^T + c)"])
+
+
+def check_box_from_objectness(fn) -> CheckResult:
+    """Exercise: ``fn(prob, sizes) -> (x, y, w, h)``: among boxes of the given (w, h) sizes (map cells) at every
+    integer position inside the S x S map ``prob``, the one with the largest sum of ``2 P - 1`` over its cells
+    (SO-DLT reads position *and* size from the map)."""
+    name = "reading a box from an objectness map"
+    prob = np.full((16, 16), 0.1)
+    prob[4:10, 3:11] = 0.9   # an 8 x 6 object at x = 3, y = 4
+    prob[6:8, 6:8] = 0.99    # a very confident core
+    sizes = [(4, 3), (8, 6), (12, 9)]
+    want = (3, 4, 8, 6)
+    got, failed = _attempt(name, fn, (prob.copy(), list(sizes)), "return (x, y, w, h)")
+    if failed is not None:
+        return failed
+    try:
+        got = tuple(int(round(float(v))) for v in got)
+    except (TypeError, ValueError):
+        return CheckResult(name, False, ["return four numbers (x, y, w, h)"])
+    if got == want:
+        return CheckResult(name, True, ["each cell counts for as much as it is more object than background: the "
+                                        "box covers the object, no more, no less"])
+    if got[2:] == (12, 9):
+        return CheckResult(name, False, ["summing P alone always prefers the biggest box (every cell adds something): "
+                                         "count each cell as 2 P - 1, so a cell more likely background counts against"])
+    if got[2:] == (4, 3):
+        return CheckResult(name, False, ["the mean of P prefers the smallest box around the most confident cells: "
+                                         "score with the sum of 2 P - 1 instead"])
+    if got in ((4, 3, 8, 6), (4, 3, 6, 8)):
+        return CheckResult(name, False, ["x and y are swapped: x is the column (second index), y the row"])
+    return CheckResult(name, False, [f"expected {want} (x, y, w, h), got {got}"])
+
+
 def check_taylor_significance(fn) -> CheckResult:
     """Exercise: ``fn(f, g, h) -> C significances``: FCNT's ``sum_{x,y} (-g f + 1/2 h f^2)`` per map, for
     arrays ``f`` (maps), ``g`` (gradient) and ``h`` (Hessian diagonal) of shape C x H x W."""

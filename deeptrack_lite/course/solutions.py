@@ -93,6 +93,30 @@ def should_update(confidences, threshold):
     return bool(np.max(confidences) < threshold)
 
 
+def cd1_step(W, b, c, v0, h0, lr):
+    """One CD-1 update of a Bernoulli RBM from the batch ``v0`` and the hidden sample ``h0`` drawn from p(h|v0)."""
+    sigmoid = lambda x: 1 / (1 + np.exp(-x))
+    p0 = sigmoid(v0 @ W.T + c)          # positive phase: the data's hidden probabilities
+    v1 = sigmoid(h0 @ W + b)            # reconstruction from the sample
+    p1 = sigmoid(v1 @ W.T + c)          # negative phase
+    n = len(v0)
+    return W + lr * (p0.T @ v0 - p1.T @ v1) / n, b + lr * (v0 - v1).mean(axis=0), c + lr * (p0 - p1).mean(axis=0)
+
+
+def box_from_objectness(prob, sizes):
+    """SO-DLT's box: the (x, y, w, h) among ``sizes`` and all positions with the largest sum of 2 P - 1."""
+    gain = 2 * np.asarray(prob, dtype=float) - 1
+    S_y, S_x = gain.shape
+    best = None
+    for w, h in sizes:
+        for y in range(S_y - h + 1):
+            for x in range(S_x - w + 1):
+                score = gain[y:y + h, x:x + w].sum()
+                if best is None or score > best[0]:
+                    best = (score, (x, y, w, h))
+    return best[1]
+
+
 # ----------------------------------------------------------------------------------------------------- 04 FCNT
 def taylor_significance(f, g, h):
     """FCNT's significance per map: sum over cells of -g f + 1/2 h f^2 (second-order change of the loss when
@@ -141,6 +165,8 @@ CHECKS = {
     "masking_noise": ("03_dlt", exercises.check_masking_noise),
     "kl_sparsity": ("03_dlt", exercises.check_kl_sparsity),
     "should_update": ("03_dlt", exercises.check_update_decision),
+    "cd1_step": ("03_dlt", exercises.check_cd1_step),
+    "box_from_objectness": ("03_dlt", exercises.check_box_from_objectness),
     "taylor_significance": ("04_fcnt", exercises.check_taylor_significance),
     "distractor_share": ("04_fcnt", exercises.check_distractor_share),
     "hard_negatives": ("05_mdnet", exercises.check_hard_negatives),
