@@ -173,72 +173,57 @@ def _track(args) -> int:
     return 0
 
 
-def _pretrain_sdae(args) -> int:
+def _pretrain(args, config_class, train, given: dict, done) -> int:
+    """The pretraining commands' shared steps: settings (fast-mode defaults, then the options given), the
+    command line recorded in the provenance, a resumable run, and ``done(provenance)`` printed at the end."""
     import shlex
     from dataclasses import asdict, replace
 
     from .runtime import fast_mode
+
+    config = config_class.fast() if fast_mode() else config_class()
+    config = replace(config, **{k: v for k, v in given.items() if v is not None})
+    command = "python -m deeptrack_lite " + " ".join(shlex.quote(a) for a in args.argv)
+    print("settings: " + ", ".join(f"{k}={v}" for k, v in asdict(config).items()))
+    result = train(config, args.out, device=args.device, resume=not args.no_resume, command=command,
+                   keep_checkpoint=args.keep_checkpoint)
+    print("\n" + done(result.provenance))
+    return 0
+
+
+def _pretrain_sdae(args) -> int:
     from .training import SDAEPretrainConfig, pretrain_sdae
 
-    config = SDAEPretrainConfig.fast() if fast_mode() else SDAEPretrainConfig()
     given = {"sizes": tuple(int(v) for v in args.sizes.split(",")) if args.sizes else None, "n_patches": args.patches,
              "n_val": args.val_patches, "noise": args.noise, "noise_level": args.noise_level,
              "sparsity_target": args.sparsity_target, "sparsity_weight": args.sparsity_weight,
              "layer_epochs": args.layer_epochs, "finetune_epochs": args.finetune_epochs, "batch_size": args.batch_size,
              "lr": args.lr, "seed": args.seed}
-    config = replace(config, **{k: v for k, v in given.items() if v is not None})
-    command = "python -m deeptrack_lite " + " ".join(shlex.quote(a) for a in args.argv)
-    print("settings: " + ", ".join(f"{k}={v}" for k, v in asdict(config).items()))
-    result = pretrain_sdae(config, args.out, device=args.device, resume=not args.no_resume, command=command,
-                           keep_checkpoint=args.keep_checkpoint)
-    p = result.provenance
-    print(f"\nwrote {args.out / 'sdae.pt'}, sdae.json (provenance) and sdae_loss.csv: final validation reconstruction "
-          f"MSE {p['final_val_reconstruction_mse']:.4f} after {p['training_seconds']} s on {p['device']}")
-    return 0
+    return _pretrain(args, SDAEPretrainConfig, pretrain_sdae, given, lambda p: (
+        f"wrote {args.out / 'sdae.pt'}, sdae.json (provenance) and sdae_loss.csv: final validation reconstruction "
+        f"MSE {p['final_val_reconstruction_mse']:.4f} after {p['training_seconds']} s on {p['device']}"))
 
 
 def _pretrain_dbn(args) -> int:
-    import shlex
-    from dataclasses import asdict, replace
-
-    from .runtime import fast_mode
     from .training import DBNPretrainConfig, pretrain_dbn
 
-    config = DBNPretrainConfig.fast() if fast_mode() else DBNPretrainConfig()
     given = {"sizes": tuple(int(v) for v in args.sizes.split(",")) if args.sizes else None, "n_patches": args.patches,
              "n_val": args.val_patches, "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
              "lr_gaussian": args.lr_gaussian, "cd_k": args.cd_k, "seed": args.seed}
-    config = replace(config, **{k: v for k, v in given.items() if v is not None})
-    command = "python -m deeptrack_lite " + " ".join(shlex.quote(a) for a in args.argv)
-    print("settings: " + ", ".join(f"{k}={v}" for k, v in asdict(config).items()))
-    result = pretrain_dbn(config, args.out, device=args.device, resume=not args.no_resume, command=command,
-                          keep_checkpoint=args.keep_checkpoint)
-    p = result.provenance
-    print(f"\nwrote {args.out / 'dbn.pt'}, dbn.json (provenance) and dbn_log.csv: validation reconstruction MSE "
-          f"{p['final_val_reconstruction_mse']:.4f} through every layer, after {p['training_seconds']} s on {p['device']}")
-    return 0
+    return _pretrain(args, DBNPretrainConfig, pretrain_dbn, given, lambda p: (
+        f"wrote {args.out / 'dbn.pt'}, dbn.json (provenance) and dbn_log.csv: validation reconstruction MSE "
+        f"{p['final_val_reconstruction_mse']:.4f} through every layer, after {p['training_seconds']} s on {p['device']}"))
 
 
 def _pretrain_sodlt(args) -> int:
-    import shlex
-    from dataclasses import asdict, replace
-
-    from .runtime import fast_mode
     from .training import SODLTPretrainConfig, pretrain_sodlt
 
-    config = SODLTPretrainConfig.fast() if fast_mode() else SODLTPretrainConfig()
     given = {"n_train": args.samples, "n_val": args.val_samples, "epochs": args.epochs, "batch_size": args.batch_size,
              "lr": args.lr, "context": args.context, "seed": args.seed}
-    config = replace(config, **{k: v for k, v in given.items() if v is not None})
-    command = "python -m deeptrack_lite " + " ".join(shlex.quote(a) for a in args.argv)
-    print("settings: " + ", ".join(f"{k}={v}" for k, v in asdict(config).items()))
-    result = pretrain_sodlt(config, args.out, device=args.device, resume=not args.no_resume, command=command,
-                            keep_checkpoint=args.keep_checkpoint)
-    p = result.provenance
-    print(f"\nwrote {args.out / 'sodlt.pt'}, sodlt.json (provenance) and sodlt_log.csv: on held-back frames, mask IoU "
-          f"{p['final_val_mask_iou']:.3f} and box IoU {p['final_val_box_iou']:.3f}, after {p['training_seconds']} s "
-          f"on {p['device']}")
-    return 0
+    return _pretrain(args, SODLTPretrainConfig, pretrain_sodlt, given, lambda p: (
+        f"wrote {args.out / 'sodlt.pt'}, sodlt.json (provenance) and sodlt_log.csv: on held-back frames, mask IoU "
+        f"{p['final_val_mask_iou']:.3f} and box IoU {p['final_val_box_iou']:.3f}, after {p['training_seconds']} s "
+        f"on {p['device']}"))
 
 
 def _train_mdnet(args) -> int:
@@ -272,6 +257,13 @@ def _train_mdnet(args) -> int:
     print(f"\nwrote {args.out / args.name}, its .json (provenance) and log: last cycles' training loss "
           f"{p['final_loss']:.3f}, accuracy {p['final_accuracy']:.3f}, after {p['training_seconds']} s on {p['device']}")
     return 0
+
+
+def _add_run_options(p, keep_help: str) -> None:
+    """The options every resumable training command takes: the device, starting over, keeping the checkpoint."""
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
+    p.add_argument("--no-resume", action="store_true", help="start over even if OUT holds a checkpoint")
+    p.add_argument("--keep-checkpoint", action="store_true", help=keep_help)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -364,9 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=None, help="minibatch size (default 128)")
     p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default 0.001)")
     p.add_argument("--seed", type=int, default=None, help="seed of the data, the initial weights and the noise (default 0)")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
-    p.add_argument("--no-resume", action="store_true", help="start over even if OUT holds a checkpoint")
-    p.add_argument("--keep-checkpoint", action="store_true", help="keep OUT/sdae_checkpoint.pt after the run")
+    _add_run_options(p, "keep OUT/sdae_checkpoint.pt after the run")
     p.set_defaults(func=_pretrain_sdae)
 
     p = sub.add_parser("pretrain-dbn", help="pretrain a deep belief network (stacked RBMs) on DLT's natural image patches",
@@ -384,9 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr-gaussian", type=float, default=None, help="learning rate of the pixel RBM (default 0.002)")
     p.add_argument("--cd-k", type=int, default=None, help="Gibbs steps of contrastive divergence (default 1)")
     p.add_argument("--seed", type=int, default=None, help="seed of the data, the initial weights and the sampling (default 0)")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
-    p.add_argument("--no-resume", action="store_true", help="start over even if OUT holds a checkpoint")
-    p.add_argument("--keep-checkpoint", action="store_true", help="keep OUT/dbn_checkpoint.pt after the run")
+    _add_run_options(p, "keep OUT/dbn_checkpoint.pt after the run")
     p.set_defaults(func=_pretrain_dbn)
 
     p = sub.add_parser("pretrain-sodlt", help="pretrain SO-DLT's objectness network on synthetic frames with known masks",
@@ -403,9 +391,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default 0.001)")
     p.add_argument("--context", type=float, default=None, help="search region side in target sizes (default 2.5)")
     p.add_argument("--seed", type=int, default=None, help="seed of the samples and the initial weights (default 0)")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
-    p.add_argument("--no-resume", action="store_true", help="start over even if OUT holds a checkpoint")
-    p.add_argument("--keep-checkpoint", action="store_true", help="keep OUT/sodlt_checkpoint.pt after the run")
+    _add_run_options(p, "keep OUT/sodlt_checkpoint.pt after the run")
     p.set_defaults(func=_pretrain_sodlt)
 
     p = sub.add_parser("train-mdnet", help="train MDNet's shared layers multi-domain (one branch per sequence)",
@@ -432,9 +418,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--train-blocks", type=int, default=None, help="Lite0 blocks trained below fc4 (default 2)")
     p.add_argument("--single-domain", action="store_true", help="one branch for all sequences (the ablation)")
     p.add_argument("--seed", type=int, default=None, help="seed of the samples, the new layers and dropout (default 0)")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
-    p.add_argument("--no-resume", action="store_true", help="start over even if OUT holds a checkpoint")
-    p.add_argument("--keep-checkpoint", action="store_true", help="keep the checkpoint after the run")
+    _add_run_options(p, "keep the checkpoint after the run")
     p.set_defaults(func=_train_mdnet)
     return parser
 

@@ -120,7 +120,7 @@ def test_bad_weight_files_are_clear_errors(tmp_path):
     with pytest.raises(DataError):
         load_dbn(bad)
     torch.save({"config": json.dumps({"sizes": [1024, 8], "patch": 32}), "state_dict": {}}, tmp_path / "empty.pt")
-    with pytest.raises(DataError, match="save_dbn"):
+    with pytest.raises(DataError, match="not a DBN weight file"):
         load_dbn(tmp_path / "empty.pt")
 
 

@@ -19,15 +19,14 @@ shipped weights.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
 import torch.nn as nn
 
-from ..errors import DataError
-from ..fileio import WEIGHTS_DIR, atomic_torch_save, load_torch_file, write_provenance
-from .sdae import SDAE
+from ..fileio import WEIGHTS_DIR
+from .sdae import SDAE, layer_sizes
+from .weightfile import load_model_file, save_model_file
 
 DEFAULT_DBN = WEIGHTS_DIR / "dbn.pt"
 VISIBLE_KINDS = ("gaussian", "bernoulli")
@@ -142,10 +141,7 @@ class DBN(nn.Module):
 
     def __init__(self, sizes=(1024, 512, 256, 128), patch: int = 32):
         super().__init__()
-        sizes = tuple(int(s) for s in sizes)
-        if len(sizes) < 2 or sizes[0] != patch * patch:
-            raise ValueError(f"sizes must start with patch*patch = {patch * patch} and have at least one hidden layer")
-        self.sizes, self.patch = sizes, patch
+        self.sizes, self.patch = sizes, patch = layer_sizes(sizes, patch), patch
         self.rbms = nn.ModuleList(RBM(a, b, "gaussian" if k == 0 else "bernoulli")
                                   for k, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])))
 
@@ -197,27 +193,13 @@ class DBN(nn.Module):
 
 def save_dbn(model: DBN, path, provenance: dict | None = None) -> Path:
     """Weights as a plain dict of tensors (loadable with ``weights_only=True``), provenance as JSON beside them."""
-    path = Path(path)
-    atomic_torch_save({"config": json.dumps(model.config()),
-                       "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()}}, path)
-    if provenance is not None:
-        write_provenance(path, provenance)
-    return path
+    return save_model_file(path, model.config(), model, provenance)
 
 
 def load_dbn(path=None, device="cpu") -> DBN:
     """The DBN saved at ``path`` (the shipped default when None), with ``weights_only=True`` on ``device``."""
-    path = Path(path) if path is not None else DEFAULT_DBN
-    if not path.is_file():
-        raise DataError(f"no DBN weights at {path}; make them with `python -m deeptrack_lite pretrain-dbn --out DIR`")
-    state = load_torch_file(path, "DBN weights", device)
-    try:
-        config = json.loads(state["config"])
-        model = DBN(config["sizes"], config["patch"])
-        model.load_state_dict(state["state_dict"])
-    except Exception as exc:  # any unreadable file is bad input, said in one line
-        raise DataError(f"{path} is not a DBN weight file written by save_dbn: {exc}") from None
-    return model.to(device).eval()
+    return load_model_file(DEFAULT_DBN if path is None else path, "DBN", "pretrain-dbn",
+                           lambda c: DBN(c["sizes"], c["patch"]), device)[0]
 
 
 __all__ = ["DBN", "DEFAULT_DBN", "RBM", "cd_gradients", "cd_step", "load_dbn", "save_dbn"]

@@ -22,8 +22,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..errors import DataError
-from ..fileio import WEIGHTS_DIR, atomic_torch_save, load_torch_file, write_provenance
+from ..fileio import WEIGHTS_DIR
+from .weightfile import load_model_file, save_model_file
 
 DEFAULT_SDAE = WEIGHTS_DIR / "sdae.pt"
 
@@ -60,15 +60,20 @@ def kl_sparsity(h: torch.Tensor, target: float = 0.05) -> torch.Tensor:
     return (rho * torch.log(rho / rho_hat) + (1 - rho) * torch.log((1 - rho) / (1 - rho_hat))).mean()
 
 
+def layer_sizes(sizes, patch: int) -> tuple:
+    """``sizes`` as a tuple of ints, checked: the input first (``patch * patch`` pixels), then at least one layer."""
+    sizes = tuple(int(s) for s in sizes)
+    if len(sizes) < 2 or sizes[0] != patch * patch:
+        raise ValueError(f"sizes must start with patch*patch = {patch * patch} and have at least one hidden layer")
+    return sizes
+
+
 class SDAE(nn.Module):
     """Stacked denoising autoencoder with sizes ``(input, hidden_1, ..., hidden_L)``, e.g. (1024, 512, 256, 128)."""
 
     def __init__(self, sizes=(1024, 512, 256, 128), patch: int = 32):
         super().__init__()
-        sizes = tuple(int(s) for s in sizes)
-        if len(sizes) < 2 or sizes[0] != patch * patch:
-            raise ValueError(f"sizes must start with patch*patch = {patch * patch} and have at least one hidden layer")
-        self.sizes, self.patch = sizes, patch
+        self.sizes, self.patch = layer_sizes(sizes, patch), patch
         self.encoders = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
         self.decoders = nn.ModuleList(nn.Linear(b, a) for a, b in zip(sizes[:-1], sizes[1:]))
 
@@ -134,29 +139,15 @@ class SDAEClassifier(nn.Module):
 def save_sdae(model: SDAE, path, provenance: dict | None = None) -> Path:
     """Write the weights (a plain dict of tensors, loadable with ``weights_only=True``) and, when given,
     the provenance as JSON beside them (same name, ``.json``)."""
-    path = Path(path)
-    state = {"config": json.dumps(model.config()), "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()}}
-    atomic_torch_save(state, path)
-    if provenance is not None:
-        write_provenance(path, provenance)
-    return path
+    return save_model_file(path, model.config(), model, provenance)
 
 
 def load_sdae(path=None, device="cpu") -> SDAE:
     """The SDAE saved at ``path`` (the package's shipped default when None), on ``device``.
 
     Uses ``torch.load(map_location=device, weights_only=True)``: no code is executed from the file."""
-    path = Path(path) if path is not None else DEFAULT_SDAE
-    if not path.is_file():
-        raise DataError(f"no SDAE weights at {path}; make them with `python -m deeptrack_lite pretrain-sdae --out DIR`")
-    state = load_torch_file(path, "SDAE weights", device)
-    try:
-        config = json.loads(state["config"])
-        model = SDAE(config["sizes"], config["patch"])
-        model.load_state_dict(state["state_dict"])
-    except Exception as exc:  # any unreadable file (pickle, zip, keys, shapes) is bad input, said in one line
-        raise DataError(f"{path} is not an SDAE weight file written by save_sdae: {exc}") from None
-    return model.to(device).eval()
+    return load_model_file(DEFAULT_SDAE if path is None else path, "SDAE", "pretrain-sdae",
+                           lambda c: SDAE(c["sizes"], c["patch"]), device)[0]
 
 
 def sdae_provenance(path=None) -> dict:

@@ -18,15 +18,14 @@ Pretraining lives in :mod:`deeptrack_lite.training.sodlt`; the tracker in :mod:`
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..errors import DataError
-from ..fileio import WEIGHTS_DIR, atomic_torch_save, load_torch_file, write_provenance
+from ..fileio import WEIGHTS_DIR
+from .weightfile import load_model_file, save_model_file
 
 DEFAULT_SODLT = WEIGHTS_DIR / "sodlt.pt"
 TRUNK_TAPS = ("stride8", "stride16")  # EfficientNet-Lite0 taps: 40 maps at stride 8, 112 at stride 16
@@ -146,29 +145,16 @@ def map_iou(prob: torch.Tensor, mask: torch.Tensor, threshold: float = 0.5) -> t
 
 def save_sodlt(head: ObjectnessHead, path, settings: dict, provenance: dict | None = None) -> Path:
     """The head's weights and the crop settings it was trained with (``context``, ``input_size``)."""
-    path = Path(path)
-    atomic_torch_save({"config": json.dumps({**head.config(), **settings}),
-                       "state_dict": {k: v.detach().cpu() for k, v in head.state_dict().items()}}, path)
-    if provenance is not None:
-        write_provenance(path, provenance)
-    return path
+    return save_model_file(path, {**head.config(), **settings}, head, provenance)
 
 
 def load_sodlt(path=None, device="cpu") -> tuple[ObjectnessHead, dict]:
     """(head, settings) from a file written by :func:`save_sodlt` (the shipped default when None), loaded with
     ``weights_only=True``."""
-    path = Path(path) if path is not None else DEFAULT_SODLT
-    if not path.is_file():
-        raise DataError(f"no SO-DLT weights at {path}; make them with `python -m deeptrack_lite pretrain-sodlt --out DIR`")
-    state = load_torch_file(path, "SO-DLT weights", device)
-    try:
-        config = json.loads(state["config"])
-        head = ObjectnessHead(config["low_channels"], config["high_channels"], config["width"], config["map_size"])
-        head.load_state_dict(state["state_dict"])
-        settings = {"context": float(config["context"]), "input_size": int(config["input_size"])}
-    except Exception as exc:  # any unreadable file is bad input, said in one line
-        raise DataError(f"{path} is not an SO-DLT weight file written by save_sodlt: {exc}") from None
-    return head.to(device).eval(), settings
+    head, config = load_model_file(DEFAULT_SODLT if path is None else path, "SO-DLT", "pretrain-sodlt",
+                                   lambda c: ObjectnessHead(c["low_channels"], c["high_channels"], c["width"], c["map_size"]),
+                                   device)
+    return head, {"context": float(config["context"]), "input_size": int(config["input_size"])}
 
 
 __all__ = ["DEFAULT_SODLT", "ObjectnessHead", "box_coverage", "box_from_map", "fit_objectness", "load_sodlt",
