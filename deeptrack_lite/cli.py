@@ -93,6 +93,8 @@ def _benchmark(args) -> int:
     dataset = _dataset(args.dataset, args.frames, args.sequences, args.attributes)
     seeds = args.seeds or None
     start = time.perf_counter()
+    if args.protocol == "vot":
+        return _benchmark_vot(args, dataset, out, start)
     if args.rescore:  # default: every tracker folder found there
         trackers = [t.strip().lower() for t in args.trackers.split(",") if t.strip()] if args.trackers else None
         report = evaluate(Path(args.rescore), dataset, trackers=trackers, seeds=seeds)
@@ -118,6 +120,28 @@ def _benchmark(args) -> int:
             print(f"  {tracker} on {seq}" + (f" (seed {seed})" if seed is not None else "") + f": {err}", file=sys.stderr)
         return 1
     return 0
+
+
+def _benchmark_vot(args, dataset, out, start) -> int:
+    import json
+    import time
+
+    from .evaluation import evaluate_vot, run_vot, tracker_specs
+
+    if args.rescore:
+        trackers = [t.strip().lower() for t in args.trackers.split(",") if t.strip()] if args.trackers else None
+        report = evaluate_vot(Path(args.rescore), dataset, trackers=trackers)
+    else:
+        report = run_vot(tracker_specs(args.trackers or DEFAULT_BENCHMARK_TRACKERS), dataset, out / "results",
+                         device=args.device)
+    print(f"\n{dataset.name}: {len(dataset)} sequences, {sum(len(s) for s in dataset)} frames; wall time "
+          f"{time.perf_counter() - start:.1f} s\n")
+    print(report.table())
+    (out / "summary.json").write_text(json.dumps(report.to_dict(), indent=1) + "\n")
+    print(f"\nwrote {out / 'summary.json'}; trajectories in the VOT toolkit's layout under {out / 'results'}")
+    for (tracker, seq), why in report.failed.items():
+        print(f"  {tracker} on {seq}: {why}", file=sys.stderr)
+    return 1 if report.failed else 0
 
 
 def _speed(args) -> int:
@@ -296,6 +320,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--attributes", default=None, help="tag file 'Sequence: IV, SV, ...' for a folder dataset "
                    "(default: <dataset>/attributes.txt when present)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
+    p.add_argument("--protocol", choices=["ope", "vot"], default="ope", help="ope: OTB's one-pass evaluation (default); "
+                   "vot: VOT's supervised protocol (reset 5 frames after a failure; accuracy, failures, EAO)")
     p.add_argument("--rank-by", default="success_auc", choices=["success_auc", "precision_20px", "normalized_precision", "fps"])
     p.add_argument("--overwrite", action="store_true", help="run again even where results exist (results made with "
                    "other settings, seeds, frames or package version are always run again)")

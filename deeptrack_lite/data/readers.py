@@ -60,6 +60,26 @@ def _read_text(path: Path, what: str) -> str:
         raise AnnotationError(f"{path}: cannot be read as a text {what} ({exc.__class__.__name__})") from None
 
 
+def read_polygons(path) -> list | None:
+    """The polygons of a VOT-style annotation, one per line (8 numbers as a 4 x 2 array; None on a line that
+    holds a box or marks the target absent), or None when the file has no polygon at all. :func:`read_boxes`
+    reduces polygons to their bounding boxes; VOT's overlap is taken with the polygons themselves."""
+    out, found = [], False
+    for line in _read_text(Path(path), "box file").splitlines():
+        if not line.strip():
+            continue
+        try:
+            values = np.array([float(f) for f in line.replace(",", " ").replace("\t", " ").split()])
+        except ValueError:
+            values = np.zeros(0)
+        if len(values) == 8 and np.all(np.isfinite(values)) and np.any(values != 0):
+            out.append(values.reshape(4, 2))
+            found = True
+        else:
+            out.append(None)
+    return out if found else None
+
+
 def read_boxes(path, *, allow_polygons: bool = True, allow_absent: bool = True, raw: bool = False) -> np.ndarray:
     """Parse a box file into an N x 4 float array of (x, y, w, h).
 
@@ -191,8 +211,12 @@ def _sequence_from_folder(frames_dir: Path, annotation: Path, name: str, folder:
             boxes[np.array(flags) == "1"] = np.nan
             boxes[0] = first  # the first frame always initialises
     files = _match_frames(name, files, boxes, annotation, frames_dir)
+    meta = {"layout": layout, "annotation": str(annotation)}
+    polygons = read_polygons(annotation) if layout == "vot" else None
+    if polygons is not None and len(polygons) == len(boxes):
+        meta["polygons"] = polygons  # VOT's rotated boxes, for evaluation.vot's overlaps
     return Sequence(name, ImageFiles(files), boxes, attributes=_read_attributes(folder, attributes),
-                    fps=fps, path=folder, meta={"layout": layout, "annotation": str(annotation)})
+                    fps=fps, path=folder, meta=meta)
 
 
 def detect_layout(path) -> str:

@@ -250,7 +250,8 @@ class Sequence:
         """Frames ``start:stop:step`` as a new sequence (frame ``start`` must have a box)."""
         idx = list(range(len(self)))[start:stop:step]
         return Sequence(self.name, SubsetFrames(self.frames, idx), self.ground_truth[idx], attributes=self.attributes,
-                        fps=self.fps / step, path=self.path, meta=dict(self.meta, subset=(start, stop, step)))
+                        fps=self.fps / step, path=self.path, meta=dict(self.meta, subset=(start, stop, step),
+                                  **({"polygons": [self.meta["polygons"][i] for i in idx]} if "polygons" in self.meta else {})))
 
     def cached(self, max_bytes: float = 512e6) -> "Sequence":
         """The same sequence keeping decoded frames in memory, if all of them fit in ``max_bytes``

@@ -1,0 +1,489 @@
+"""VOT's supervised (reset-based) protocol: failures, re-initialisation, accuracy, robustness and EAO.
+
+Definitions follow the VOT toolkit (``vot-toolkit`` on PyPI, ``vot/experiment/multirun.py`` and
+``vot/analysis/supervised.py``) and the VOT2015 report (Kristan et al., ICCV 2015 workshops):
+
+- **Run** (:func:`run_supervised`): the tracker starts on frame 0 from the ground truth. A frame whose
+  overlap with the ground truth is ``<= failure_overlap`` (0: no overlap at all) is a **failure**; the
+  tracker is re-initialised from the ground truth ``skip`` frames later (VOT uses 5), and the frames between
+  are not scored. Frames without ground truth (the target out of view) cannot fail.
+- **Trajectory codes**, as the toolkit writes them: ``1`` on an initialisation frame, ``2`` on a failure,
+  ``0`` on a skipped frame, a box otherwise (:func:`write_trajectory` / :func:`read_trajectory`).
+- **Overlap**: the toolkit's *bounded* overlap: both regions are limited to the image; boxes are rasterised to
+  whole pixels as the toolkit does (:func:`raster_overlap`). With polygon ground truth (VOT's rotated boxes,
+  kept by the readers in ``sequence.meta["polygons"]``) the IoU is taken with the polygon, not its bounding
+  box, by area; otherwise with the axis-aligned box (:func:`region_overlap`).
+- **Accuracy** (:func:`accuracy`): mean overlap over the scored frames: not an initialisation frame or the
+  ``burnin - 1`` frames after it (burn-in 10 counts the initialisation frame), not a failure, not skipped.
+- **Robustness** (:func:`count_failures`): the number of failures; per sequence, and as a failure rate
+  (failures per 100 frames) to compare sequences of different lengths. The A-R plot's robustness axis is the
+  reliability ``exp(-S F / N)`` of VOT2016 onward (F failures in N frames, S = 30 frames).
+- **EAO** (:func:`eao_curve`, :func:`eao_score`): every initialisation starts a segment, which ends at its
+  failure (then its overlaps count as 0 up to any length) or at the sequence end (then it counts only up to
+  its own length). The curve at length N is the mean, over the segments that count at N, of each segment's
+  average overlap over its frames 1..N (frame 0, the initialisation, excluded). The score is the curve's mean
+  over ``[low, high]``: the interval of typical sequence lengths (:func:`eao_interval`; VOT2015: [108, 371]).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..errors import DataError
+from ..fileio import atomic_write_text, make_folder
+
+INITIALIZATION, FAILURE, SKIPPED = 1, 2, 0  # the toolkit's special region codes
+
+
+@dataclass
+class SupervisedRun:
+    """One reset-based run: ``codes[i]`` is 1 (initialisation), 2 (failure), 0 (skipped) or -1 (a box in
+    ``boxes[i]``); ``times[i]`` the seconds of that frame's ``init``/``update`` (0 when skipped)."""
+
+    codes: np.ndarray
+    boxes: np.ndarray
+    times: np.ndarray
+
+    @property
+    def failures(self) -> int:
+        return int((self.codes == FAILURE).sum())
+
+    @property
+    def initializations(self) -> np.ndarray:
+        return np.flatnonzero(self.codes == INITIALIZATION)
+
+
+def _clip(box, size):
+    x, y, w, h = box
+    W, H = size
+    x0, y0, x1, y1 = max(x, 0.0), max(y, 0.0), min(x + w, W), min(y + h, H)
+    return np.array([x0, y0, max(x1 - x0, 0.0), max(y1 - y0, 0.0)])
+
+
+def _polygon_area(p: np.ndarray) -> float:
+    return 0.5 * abs(float(np.dot(p[:, 0], np.roll(p[:, 1], 1)) - np.dot(p[:, 1], np.roll(p[:, 0], 1))))
+
+
+def _box_polygon(box) -> np.ndarray:
+    x, y, w, h = box
+    return np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], dtype=np.float64)
+
+
+def _clip_polygon(poly: np.ndarray, size) -> np.ndarray:
+    """The part of a convex polygon inside the image (Sutherland-Hodgman against the four edges)."""
+    W, H = size
+    out = [tuple(p) for p in poly]
+    for axis, limit, keep_below in ((0, 0.0, False), (0, W, True), (1, 0.0, False), (1, H, True)):
+        if not out:
+            break
+        src, out = out, []
+        inside = (lambda p: p[axis] <= limit) if keep_below else (lambda p: p[axis] >= limit)
+        for a, b in zip(src, src[1:] + src[:1]):
+            if inside(b):
+                if not inside(a):
+                    t = (limit - a[axis]) / (b[axis] - a[axis])
+                    out.append(tuple(a[k] + t * (b[k] - a[k]) for k in range(2)))
+                out.append(b)
+            elif inside(a):
+                t = (limit - a[axis]) / (b[axis] - a[axis])
+                out.append(tuple(a[k] + t * (b[k] - a[k]) for k in range(2)))
+    return np.array(out, dtype=np.float64).reshape(-1, 2)
+
+
+def _pixel_bounds(box) -> tuple:
+    """A box as the toolkit rasterises it: (left, top, right, bottom) pixel columns and rows, inclusive, of the
+    rounded box (numpy's round, half to even, as the toolkit's)."""
+    x, y, w, h = np.round(np.asarray(box, dtype=np.float64))
+    return x, y, x + w - 1, y + h - 1
+
+
+def raster_overlap(box, truth, size) -> float:
+    """The VOT toolkit's overlap of two boxes (``vot.region.raster.calculate_overlap`` with the image as
+    bounds): both rounded to whole pixels and rasterised inside the image, then pixels counted. Its corner
+    cases are kept: when the two boxes together span a single row or column the overlap is 1, and when that span
+    lies outside the image it is 0. Small boxes differ from the continuous IoU by whole pixels."""
+    a, b = _pixel_bounds(box), _pixel_bounds(truth)
+    union = (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
+    if union[0] >= union[2] or union[1] >= union[3]:
+        return 1.0
+    W, H = size
+    bounds = (max(0, union[0]), max(0, union[1]), min(W - 1, union[2]), min(H - 1, union[3]))
+    if bounds[0] >= bounds[2] or bounds[1] >= bounds[3]:
+        return 0.0
+
+    def span(r):  # the pixels of r inside the bounds: (left, top, right, bottom), or None
+        if r[0] > bounds[2] or r[2] < bounds[0] or r[1] > bounds[3] or r[3] < bounds[1]:
+            return None
+        s = (max(r[0], bounds[0]), max(r[1], bounds[1]), min(r[2], bounds[2]), min(r[3], bounds[3]))
+        return s if s[2] >= s[0] and s[3] >= s[1] else None
+
+    def count(s):
+        return 0.0 if s is None else (s[2] - s[0] + 1) * (s[3] - s[1] + 1)
+
+    sa, sb = span(a), span(b)
+    inter = count(span((max(sa[0], sb[0]), max(sa[1], sb[1]), min(sa[2], sb[2]), min(sa[3], sb[3])))
+                  if sa and sb else None) if sa and sb else 0.0
+    union_ = count(sa) + count(sb) - inter
+    return float(inter / union_) if union_ > 0 else 0.0
+
+
+def region_overlap(box, truth, size) -> float:
+    """Bounded overlap of a predicted box (x, y, w, h) with the ground truth, as the VOT toolkit computes it:
+    with a box, :func:`raster_overlap` (whole pixels inside the image); with a polygon (k x 2, or 2k numbers),
+    the area IoU of the two regions clipped to the ``size`` = (width, height) image (the toolkit rasterises
+    polygons too, so its values differ there by up to the share of the boundary pixels)."""
+    truth = np.asarray(truth, dtype=np.float64)
+    if truth.size == 4:
+        return raster_overlap(box, truth.reshape(4), size)
+    p = _clip_polygon(_box_polygon(np.asarray(box, dtype=np.float64)), size)
+    q = _clip_polygon(truth.reshape(-1, 2), size)
+    if len(p) < 3 or len(q) < 3:
+        return 0.0
+    inter, _ = cv2.intersectConvexConvex(p.astype(np.float32), q.astype(np.float32))
+    union = _polygon_area(p) + _polygon_area(q) - inter
+    return float(inter / union) if union > 0 else 0.0
+
+
+def ground_truth_regions(sequence) -> list:
+    """Per frame the region VOT compares with: the polygon when the sequence has one (``meta["polygons"]``),
+    else the box; None where the ground truth is absent (NaN)."""
+    polygons = (sequence.meta or {}).get("polygons")
+    if polygons is not None and len(polygons) != len(sequence):
+        polygons = None
+    out = []
+    for i, box in enumerate(sequence.ground_truth):
+        if polygons is not None and polygons[i] is not None:
+            out.append(np.asarray(polygons[i], dtype=np.float64))
+        else:
+            out.append(None if not np.all(np.isfinite(box)) else np.asarray(box, dtype=np.float64))
+    return out
+
+
+def run_supervised(tracker, sequence, *, skip: int = 5, failure_overlap: float = 0.0) -> SupervisedRun:
+    """Run ``tracker`` (an instance) over ``sequence`` with VOT's resets (module docstring)."""
+    import time
+
+    n = len(sequence)
+    size = sequence.frame_size
+    truths = ground_truth_regions(sequence)
+    codes = np.full(n, SKIPPED, dtype=np.int64)
+    boxes = np.full((n, 4), np.nan)
+    times = np.zeros(n)
+    frame = 0
+    while frame < n:
+        while frame < n and truths[frame] is None:  # (re)start only where the target is visible
+            frame += 1
+        if frame >= n:
+            break
+        start = time.perf_counter()
+        tracker.init(sequence.frame(frame), sequence.ground_truth[frame])
+        times[frame] = time.perf_counter() - start
+        codes[frame] = INITIALIZATION
+        frame += 1
+        while frame < n:
+            start = time.perf_counter()
+            box = np.asarray(tracker.update(sequence.frame(frame)), dtype=np.float64)
+            times[frame] = time.perf_counter() - start
+            boxes[frame] = box
+            if truths[frame] is not None and region_overlap(box, truths[frame], size) <= failure_overlap:
+                codes[frame] = FAILURE
+                frame += skip
+                break
+            codes[frame] = -1
+            frame += 1
+    return SupervisedRun(codes, boxes, times)
+
+
+def run_overlaps(run: SupervisedRun, sequence) -> np.ndarray:
+    """Per-frame bounded overlap of a run's boxes with the ground truth (0 on special frames and where the
+    ground truth is absent)."""
+    truths, size = ground_truth_regions(sequence), sequence.frame_size
+    return np.array([region_overlap(run.boxes[i], truths[i], size) if run.codes[i] == -1 and truths[i] is not None
+                     else 0.0 for i in range(len(run.codes))])
+
+
+def accuracy(run: SupervisedRun, overlaps, *, burnin: int = 10) -> tuple[float, int]:
+    """(mean overlap over the scored frames, their number), the toolkit's ``compute_accuracy``: initialisation
+    frames and the ``burnin - 1`` frames after each, failures and skipped frames are not scored; nor are frames
+    without ground truth. (0.0, 0) when no frame is scored."""
+    codes = np.asarray(run.codes)
+    mask = codes == -1
+    for i in np.flatnonzero(codes == INITIALIZATION):
+        mask[i:i + burnin] = False
+    overlaps = np.asarray(overlaps, dtype=np.float64)
+    mask &= np.isfinite(overlaps)
+    return (float(overlaps[mask].mean()), int(mask.sum())) if mask.any() else (0.0, 0)
+
+
+def count_failures(run: SupervisedRun) -> int:
+    """The number of failures (frames coded 2)."""
+    return run.failures
+
+
+def eao_segments(run: SupervisedRun, overlaps) -> list[tuple[np.ndarray, bool]]:
+    """(overlaps from an initialisation up to, not including, its failure, whether the segment reached the end
+    without failing), for every initialisation of the run: the toolkit's pairing of initialisations and failures."""
+    codes = np.asarray(run.codes)
+    inits, fails = np.flatnonzero(codes == INITIALIZATION), np.flatnonzero(codes == FAILURE)
+    overlaps = np.asarray(overlaps, dtype=np.float64)
+    segments = [(overlaps[i:f], False) for i, f in zip(inits, fails)]
+    if len(inits) > len(fails):
+        segments.append((overlaps[inits[-1]:], True))
+    return segments
+
+
+def eao_curve(segments, max_length: int | None = None) -> np.ndarray:
+    """Expected average overlap at every length 0 .. ``max_length`` - 1 (default: the longest segment).
+
+    Value at N: the mean, over segments that failed (zeros after their end) and those that reached the end with
+    at least N + 1 frames, of the segment's mean overlap over its frames 1..N (the toolkit's
+    ``compute_eao_curve``; at N = 0 the initialisation frame's own value)."""
+    if not segments:
+        return np.zeros(0)
+    length = max_length or max(len(o) for o, _ in segments)
+    values = np.zeros((len(segments), length))
+    mask = np.zeros((len(segments), length))
+    for k, (o, reached_end) in enumerate(segments):
+        o = np.asarray(o, dtype=np.float64)[:length]
+        values[k, :len(o)] = o
+        mask[k, :] = 1.0 if not reached_end else 0.0
+        if reached_end:
+            mask[k, :len(o)] = 1.0
+    averaged = values.copy()
+    cumulative = np.cumsum(values[:, 1:], axis=1)
+    averaged[:, 1:] = cumulative / np.arange(1, length)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (averaged * mask).sum(axis=0) / mask.sum(axis=0)
+
+
+def eao_interval(lengths, mass: float = 0.5) -> tuple[int, int]:
+    """The interval of typical sequence lengths EAO is averaged over, found as the VOT toolkit (legacy,
+    ``estimate_evaluation_interval`` and ``find_range``) finds it: a kernel density estimate of the sequence
+    lengths, tabulated on 1 .. max(lengths) and normalised; from its mode the interval grows one frame at a time
+    on the side of higher density until it holds ``mass`` (0.5) of it. The kernel here is Gaussian with
+    Silverman's bandwidth (the toolkit fits its own KDE, so the bounds can differ by a few frames). For VOT2015's
+    60 sequences the toolkit gave [108, 371]."""
+    lengths = np.asarray(lengths, dtype=np.float64)
+    if len(lengths) == 0:
+        raise DataError("eao_interval needs at least one sequence length")
+    if len(lengths) == 1 or np.ptp(lengths) == 0:
+        return int(lengths[0]), int(lengths[0])
+    bandwidth = 1.06 * lengths.std(ddof=1) * len(lengths) ** -0.2
+    grid = np.arange(1, int(lengths.max()) + 1, dtype=np.float64)
+    p = np.exp(-0.5 * ((grid[:, None] - lengths[None, :]) / bandwidth) ** 2).sum(axis=1)
+    p /= p.sum()
+    low = high = int(np.argmax(p))
+    total = p[low]
+    while total < mass and (low > 0 or high < len(p) - 1):
+        if high == len(p) - 1 or (low > 0 and p[low - 1] > p[high + 1]):
+            low -= 1
+            total += p[low]
+        else:
+            high += 1
+            total += p[high]
+    return int(grid[low]), int(grid[high])
+
+
+def eao_score(curve, low: int, high: int) -> float:
+    """Mean of the EAO curve over lengths ``low`` .. ``high`` (inclusive), as the toolkit's ``EAOScore``."""
+    curve = np.asarray(curve, dtype=np.float64)
+    part = curve[min(low, len(curve) - 1):min(high, len(curve) - 1) + 1]  # an interval at the longest length: its end
+    return float(np.nanmean(part)) if len(part) else float("nan")
+
+
+# ---------------------------------------------------------------------------------------------- files
+def trajectory_path(results_dir, label: str, sequence_name: str, repetition: int = 1) -> Path:
+    """Where the VOT toolkit keeps a trajectory: ``<results>/<tracker>/baseline/<seq>/<seq>_001.txt``."""
+    return Path(results_dir) / label / "baseline" / sequence_name / f"{sequence_name}_{repetition:03d}.txt"
+
+
+def write_trajectory(path, run: SupervisedRun) -> Path:
+    """The toolkit's text layout: one line per frame, ``1``/``2``/``0`` for the special frames, else
+    ``x,y,w,h``; the frame times beside it in ``<name>_time.txt``. Boxes last, so a complete file means a run."""
+    path = Path(path)
+    make_folder(path.parent)
+    atomic_write_text(path.with_name(path.stem + "_time.txt"), "".join(f"{t:.6f}\n" for t in run.times))
+    lines = [str(int(c)) if c != -1 else ",".join(f"{v:.4f}" for v in b) for c, b in zip(run.codes, run.boxes)]
+    atomic_write_text(path, "\n".join(lines) + "\n")
+    return path
+
+
+def read_trajectory(path) -> SupervisedRun:
+    """A trajectory written by :func:`write_trajectory` or by the VOT toolkit (rectangles, or polygons
+    reduced to their bounding boxes)."""
+    path = Path(path)
+    try:
+        lines = [l.strip() for l in path.read_text().splitlines() if l.strip()]
+    except OSError as exc:
+        raise DataError(f"cannot read the trajectory {path}: {exc}") from None
+    codes = np.full(len(lines), -1, dtype=np.int64)
+    boxes = np.full((len(lines), 4), np.nan)
+    for i, line in enumerate(lines):
+        values = [float(v) for v in line.replace(";", ",").split(",")]
+        if len(values) == 1:
+            codes[i] = int(values[0])
+        elif len(values) == 4:
+            boxes[i] = values
+        elif len(values) >= 6 and len(values) % 2 == 0:
+            p = np.array(values).reshape(-1, 2)
+            boxes[i] = [p[:, 0].min(), p[:, 1].min(), np.ptp(p[:, 0]), np.ptp(p[:, 1])]
+        else:
+            raise DataError(f"{path}, line {i + 1}: not a VOT region ({line!r})")
+    time_file = path.with_name(path.stem + "_time.txt")
+    times = (np.array([float(t) for t in time_file.read_text().split()]) if time_file.is_file()
+             else np.zeros(len(lines)))
+    return SupervisedRun(codes, boxes, times if len(times) == len(lines) else np.zeros(len(lines)))
+
+
+@dataclass
+class VOTSequenceScore:
+    sequence: str
+    frames: int
+    failures: int
+    accuracy: float
+    scored_frames: int
+    segments: list = field(repr=False, default_factory=list)
+
+    @property
+    def failure_rate(self) -> float:
+        """Failures per 100 frames."""
+        return 100.0 * self.failures / max(self.frames, 1)
+
+
+def score_vot_run(run: SupervisedRun, sequence, *, burnin: int = 10) -> VOTSequenceScore:
+    """Accuracy, failures and EAO segments of one run on its sequence."""
+    if len(run.codes) != len(sequence):
+        raise DataError(f"{sequence.name}: the trajectory has {len(run.codes)} frames, the sequence {len(sequence)}")
+    overlaps = run_overlaps(run, sequence)
+    acc, n = accuracy(run, overlaps, burnin=burnin)
+    return VOTSequenceScore(sequence.name, len(sequence), run.failures, acc, n, eao_segments(run, overlaps))
+
+
+def summarize_vot(scores: list, *, interval: tuple[int, int] | None = None) -> dict:
+    """One tracker over sequences: accuracy (mean over sequences, and weighted by scored frames as the
+    toolkit's average), failures (total, mean per sequence), failure rate, the EAO curve and score."""
+    if not scores:
+        return {}
+    lengths = [s.frames for s in scores]
+    low, high = interval or eao_interval(lengths)
+    curve = eao_curve([seg for s in scores for seg in s.segments], max_length=max(lengths))
+    weights = np.array(lengths, dtype=np.float64)
+    return {
+        "accuracy": float(np.mean([s.accuracy for s in scores])),
+        "accuracy_weighted": float(np.average([s.accuracy for s in scores], weights=weights)),
+        "failures": int(sum(s.failures for s in scores)),
+        "failures_per_sequence": float(np.mean([s.failures for s in scores])),
+        "failure_rate": float(100.0 * sum(s.failures for s in scores) / weights.sum()),
+        "reliability": float(math.exp(-30.0 * sum(s.failures for s in scores) / weights.sum())),
+        "eao": eao_score(curve, low, high), "eao_interval": [int(low), int(high)],
+        "eao_curve": [float(v) if np.isfinite(v) else None for v in curve],  # None: no segment counts at that length
+        "per_sequence": {s.sequence: {"frames": s.frames, "failures": s.failures, "accuracy": s.accuracy,
+                                      "scored_frames": s.scored_frames} for s in scores},
+    }
+
+
+__all__ = ["FAILURE", "INITIALIZATION", "SKIPPED", "SupervisedRun", "raster_overlap", "VOTSequenceScore", "accuracy", "count_failures",
+           "eao_curve", "eao_interval", "eao_score", "eao_segments", "ground_truth_regions", "read_trajectory",
+           "region_overlap", "run_overlaps", "run_supervised", "score_vot_run", "summarize_vot", "trajectory_path",
+           "write_trajectory"]
+
+
+# ---------------------------------------------------------------------------------------------- many runs
+@dataclass
+class VOTReport:
+    """Per tracker, :func:`summarize_vot` of its runs; ``failed``: (tracker, sequence) -> why a run failed."""
+
+    dataset: str
+    summaries: dict
+    failed: dict = field(default_factory=dict)
+
+    def table(self) -> str:
+        """Trackers ranked by EAO, with accuracy, failures and failure rate (per 100 frames)."""
+        rows = sorted(self.summaries.items(), key=lambda kv: -kv[1]["eao"])
+        low, high = next(iter(self.summaries.values()))["eao_interval"] if self.summaries else (0, 0)
+        lines = [f"VOT supervised protocol on {self.dataset} (EAO over lengths {low}-{high})",
+                 f"{'rank':>4}  {'tracker':<16}{'EAO':>7}{'accuracy':>10}{'failures':>10}{'per 100 fr':>12}"]
+        for rank, (label, s) in enumerate(rows, 1):
+            lines.append(f"{rank:>4}  {label:<16}{s['eao']:>7.3f}{s['accuracy']:>10.3f}{s['failures']:>10d}"
+                         f"{s['failure_rate']:>12.2f}")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        return {"protocol": "vot-supervised", "dataset": self.dataset, "trackers": self.summaries,
+                "failed": {f"{t} on {s}": why for (t, s), why in self.failed.items()}}
+
+
+def _vot_settings(spec, sequence, skip: int, failure_overlap: float) -> dict:
+    from .ope import run_settings
+
+    return {**run_settings(spec, sequence, 0), "protocol": "vot-supervised", "skip": int(skip),
+            "failure_overlap": float(failure_overlap)}
+
+
+def run_vot(trackers, dataset, results_dir, *, device="auto", skip: int = 5, failure_overlap: float = 0.0,
+            burnin: int = 10, interval=None, progress: bool = True) -> VOTReport:
+    """Every tracker over every sequence with VOT's resets, resumable: a trajectory already in ``results_dir``
+    (the toolkit's layout, :func:`trajectory_path`) made with the same settings and code is reused, as
+    :func:`~deeptrack_lite.evaluation.run_ope` reuses its results. A run that raises is recorded in
+    ``report.failed`` and the others go on."""
+    import json
+
+    from ..errors import DeepTrackError
+    from ..trackers import create_tracker
+    from .ope import settings_mismatch, tracker_specs
+
+    specs = tracker_specs(trackers)
+    jobs = [(spec, seq) for spec in specs for seq in dataset]
+    if progress:
+        from tqdm.auto import tqdm
+        jobs = tqdm(jobs, desc="VOT", unit="run")
+    failed = {}
+    for spec, seq in jobs:
+        path = trajectory_path(results_dir, spec.label, seq.name)
+        info_path = path.with_name(path.stem + "_info.json")
+        settings = _vot_settings(spec, seq, skip, failure_overlap)
+        if path.is_file() and info_path.is_file():
+            try:
+                if settings_mismatch(json.loads(info_path.read_text()), settings) is None:
+                    continue
+            except ValueError:
+                pass
+        try:
+            run = run_supervised(create_tracker(spec.name, device=device, seed=0, **spec.params), seq, skip=skip,
+                                 failure_overlap=failure_overlap)
+        except DeepTrackError as exc:
+            failed[(spec.label, seq.name)] = str(exc)
+            continue
+        make_folder(path.parent)
+        atomic_write_text(info_path, json.dumps(settings, indent=1) + "\n")
+        write_trajectory(path, run)
+    report = evaluate_vot(results_dir, dataset, trackers=[s.label for s in specs], burnin=burnin, interval=interval)
+    report.failed.update(failed)
+    return report
+
+
+def evaluate_vot(results_dir, dataset, *, trackers=None, burnin: int = 10, interval=None) -> VOTReport:
+    """Score the trajectories in ``results_dir`` (written by :func:`run_vot` or by the VOT toolkit) on
+    ``dataset``; ``trackers``: folder names (default: every folder with a ``baseline`` inside)."""
+    results_dir = Path(results_dir)
+    labels = trackers or sorted(p.parent.name for p in results_dir.glob("*/baseline"))
+    interval = interval or eao_interval([len(s) for s in dataset])
+    summaries, failed = {}, {}
+    for label in labels:
+        scores = []
+        for seq in dataset:
+            path = trajectory_path(results_dir, label, seq.name)
+            if not path.is_file():
+                failed[(label, seq.name)] = "no trajectory"
+                continue
+            scores.append(score_vot_run(read_trajectory(path), seq, burnin=burnin))
+        if scores:
+            summaries[label] = summarize_vot(scores, interval=interval)
+    return VOTReport(dataset.name, summaries, failed)
+
+
+__all__ += ["VOTReport", "evaluate_vot", "run_vot"]

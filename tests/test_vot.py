@@ -1,0 +1,168 @@
+"""VOT's supervised protocol: resets, accuracy with burn-in, failures, EAO, bounded and polygon overlaps,
+the toolkit's file layout, resuming and rescoring."""
+import json
+
+import numpy as np
+import pytest
+
+from deeptrack_lite.cli import main
+from deeptrack_lite.data import ArrayFrames, Dataset, Sequence, synthetic_benchmark
+from deeptrack_lite.evaluation.vot import (FAILURE, INITIALIZATION, SKIPPED, SupervisedRun, accuracy, eao_curve,
+                                           eao_interval, eao_score, eao_segments, evaluate_vot, read_trajectory,
+                                           region_overlap, run_overlaps, run_supervised, run_vot, trajectory_path,
+                                           write_trajectory)
+from deeptrack_lite.trackers import Tracker
+
+N = 30
+GT = np.array([[20.0 + t, 20.0, 20.0, 20.0] for t in range(N)])
+
+
+class Scripted(Tracker):
+    """Answers the ground truth shifted by ``script[frame]`` box widths (0: exact; >= 1: no overlap)."""
+
+    name = "scripted"
+
+    def __init__(self, script):
+        super().__init__(device="cpu")
+        self.script = script
+        self.inits = []
+
+    def _init(self, image, box):
+        self.frame = int(image[0, 0, 0])
+        self.inits.append(self.frame)
+
+    def _update(self, image):
+        self.frame = int(image[0, 0, 0])
+        shift = self.script.get(self.frame, 0.0)
+        return GT[self.frame] + np.array([shift * 20.0, 0, 0, 0])
+
+
+def sequence(n=N):
+    frames = np.zeros((n, 80, 100, 3), np.uint8)
+    frames[:, 0, 0, 0] = np.arange(n)  # each frame says its index, so the scripted tracker knows where it is
+    return Sequence("Scripted", ArrayFrames(frames), GT[:n])
+
+
+def test_a_failure_skips_five_frames_then_reinitialises_from_the_ground_truth():
+    tracker = Scripted({4: 2.0, 16: 1.5})  # no overlap at frames 4 and 16
+    run = run_supervised(tracker, sequence())
+    codes = run.codes.tolist()
+    assert codes[0] == INITIALIZATION and codes[1:4] == [-1, -1, -1] and codes[4] == FAILURE
+    assert codes[5:9] == [SKIPPED] * 4 and codes[9] == INITIALIZATION  # re-initialised 5 frames after the failure
+    assert codes[16] == FAILURE and codes[17:21] == [SKIPPED] * 4 and codes[21] == INITIALIZATION
+    assert tracker.inits == [0, 9, 21] and run.failures == 2
+
+
+def test_accuracy_leaves_out_burn_in_failures_and_skipped_frames():
+    # overlap 0.6 on frames 2 and 12 (shifted by 5 of 20 pixels: 15 x 20 common pixels of 25 x 20), 1 elsewhere
+    run = run_supervised(Scripted({2: 0.25, 4: 2.0, 12: 0.25}), sequence())
+    overlaps = run_overlaps(run, sequence())
+    assert overlaps[2] == pytest.approx(0.6) and overlaps[12] == pytest.approx(0.6)
+    # burn-in 3: frames 0-2 and 9-11 are not scored; failure 4 and skipped 5-8 neither
+    acc, n = accuracy(run, overlaps, burnin=3)
+    scored = [3] + list(range(12, N))
+    assert n == len(scored) and acc == pytest.approx((len(scored) - 1 + 0.6) / len(scored))
+    acc0, n0 = accuracy(run, overlaps, burnin=0)  # no burn-in: the initialisation frames are still not scored
+    assert n0 == N - 2 - 1 - 4 and acc0 == pytest.approx((n0 - 2 + 1.2) / n0)
+
+
+def test_eao_curve_by_hand():
+    failed = (np.array([0.0, 1.0, 0.5]), False)       # zeros after its failure, at every length
+    finished = (np.array([0.0, 0.8, 0.6, 0.4]), True)  # counts only up to its own length
+    curve = eao_curve([failed, finished], max_length=5)
+    assert curve[1] == pytest.approx((1.0 + 0.8) / 2)
+    assert curve[2] == pytest.approx((0.75 + 0.7) / 2)
+    assert curve[3] == pytest.approx((0.5 + 0.6) / 2)
+    assert curve[4] == pytest.approx(1.5 / 4)  # only the failed segment still counts
+    assert eao_score(curve, 1, 3) == pytest.approx(np.mean(curve[1:4]))
+
+
+def test_segments_pair_initialisations_with_their_failures():
+    codes = np.array([1, -1, 2, 0, 1, -1, -1, 2, 1, -1])
+    run = SupervisedRun(codes, np.zeros((10, 4)), np.zeros(10))
+    overlaps = np.arange(10) / 10
+    segs = eao_segments(run, overlaps)
+    assert [s[0].tolist() for s in segs] == [[0.0, 0.1], [0.4, 0.5, 0.6], [0.8, 0.9]]
+    assert [s[1] for s in segs] == [False, False, True]
+
+
+def test_eao_interval_is_the_dense_half_of_the_lengths():
+    assert eao_interval([150]) == (150, 150)
+    low, high = eao_interval([100, 110, 120, 130, 140, 400])
+    assert low < 120 < high < 400  # around the cluster; the outlier at 400 stays outside
+
+
+def test_box_overlap_counts_whole_pixels_inside_the_image_as_the_toolkit_does():
+    from deeptrack_lite.evaluation.vot import raster_overlap
+
+    assert raster_overlap([10, 10, 20, 20], [15, 10, 20, 20], (100, 100)) == pytest.approx(15 / 25)
+    # 10.4 rounds to 10 and 14.6 to 15: whole pixels, not areas
+    assert raster_overlap([10.4, 10, 20, 20], [14.6, 10, 20, 20], (100, 100)) == pytest.approx(15 / 25)
+    assert raster_overlap([10, 10, 4, 4], [30, 30, 4, 4], (100, 100)) == 0.0
+    # the part outside the image does not count
+    assert raster_overlap([-10, 0, 20, 10], [0, 0, 10, 10], (100, 100)) == pytest.approx(1.0)
+    assert raster_overlap([200, 200, 10, 10], [210, 200, 10, 10], (100, 100)) == 0.0
+
+
+def test_bounded_and_polygon_overlaps():
+    assert region_overlap([10, 10, 20, 20], [10, 10, 20, 20], (100, 100)) == pytest.approx(1.0)
+    # half of the prediction lies outside the image: clipped first, so it overlaps the clipped truth fully
+    assert region_overlap([-20, 0, 40, 20], [0, 0, 20, 20], (100, 100)) == pytest.approx(1.0)
+    diamond = [30, 10, 50, 30, 30, 50, 10, 30]  # a square turned 45 degrees, inside the box (10, 10, 40, 40)
+    assert region_overlap([10, 10, 40, 40], diamond, (100, 100)) == pytest.approx(0.5)
+    assert region_overlap([60, 60, 10, 10], diamond, (100, 100)) == 0.0
+
+
+def test_trajectory_files_round_trip_in_the_toolkit_layout(tmp_path):
+    run = run_supervised(Scripted({4: 2.0}), sequence())
+    path = write_trajectory(trajectory_path(tmp_path, "scripted", "Scripted"), run)
+    assert path.relative_to(tmp_path).as_posix() == "scripted/baseline/Scripted/Scripted_001.txt"
+    lines = path.read_text().splitlines()
+    assert lines[0] == "1" and lines[4] == "2" and lines[5] == "0" and lines[1].count(",") == 3
+    back = read_trajectory(path)
+    assert np.array_equal(back.codes, run.codes) and np.allclose(back.times, run.times, atol=1e-6)
+    ok = run.codes == -1
+    assert np.allclose(back.boxes[ok], run.boxes[ok], atol=1e-3)
+
+
+def test_run_vot_resumes_and_rescoring_equals_the_live_run(tmp_path, monkeypatch):
+    data = synthetic_benchmark(n_frames=20, names=["CatLight", "CoinDash"])
+    live = run_vot(["kcf", "identity"], data, tmp_path, progress=False)
+    assert set(live.summaries) == {"kcf", "identity"} and not live.failed
+    assert live.summaries["identity"]["failures"] >= live.summaries["kcf"]["failures"]
+    calls = []
+    import deeptrack_lite.evaluation.vot as vot
+    monkeypatch.setattr(vot, "run_supervised", lambda *a, **k: calls.append(a) or None)
+    again = run_vot(["kcf", "identity"], data, tmp_path, progress=False)
+    assert calls == [] and again.summaries == live.summaries
+    assert evaluate_vot(tmp_path, data).summaries == live.summaries
+    assert "EAO" in live.table() and json.dumps(live.to_dict())
+
+
+def test_benchmark_command_with_the_vot_protocol(tmp_path, capsys):
+    assert main(["benchmark", "--protocol", "vot", "--trackers", "kcf", "--frames", "20", "--sequences", "CatLight",
+                 "--out", str(tmp_path)]) == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["protocol"] == "vot-supervised" and "eao" in summary["trackers"]["kcf"]
+    assert {"failures", "accuracy"} <= set(summary["trackers"]["kcf"]["per_sequence"]["CatLight"])
+    assert (tmp_path / "results" / "kcf" / "baseline" / "CatLight" / "CatLight_001.txt").is_file()
+    assert "EAO" in capsys.readouterr().out
+
+
+def test_vot_folders_keep_their_polygons_and_the_overlap_uses_them(tmp_path):
+    import cv2
+
+    from deeptrack_lite.data import load_sequence
+    from deeptrack_lite.evaluation.vot import ground_truth_regions
+
+    folder = tmp_path / "diamond"
+    folder.mkdir()
+    for i in range(3):
+        cv2.imwrite(str(folder / f"{i + 1:08d}.jpg"), np.zeros((60, 60, 3), np.uint8))
+    (folder / "groundtruth.txt").write_text("30,10,50,30,30,50,10,30\n31,10,51,30,31,50,11,30\n20,20,10,10\n")
+    seq = load_sequence(folder)
+    assert seq.ground_truth[0].tolist() == [10, 10, 40, 40]  # the bounding box, for OPE
+    regions = ground_truth_regions(seq)
+    assert regions[0].shape == (4, 2) and regions[2].tolist() == [20, 20, 10, 10]
+    assert ground_truth_regions(seq.subsequence(1))[0][0].tolist() == [31, 10]
+    assert region_overlap(seq.ground_truth[0], regions[0], seq.frame_size) == pytest.approx(0.5)
