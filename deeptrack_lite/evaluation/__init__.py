@@ -17,9 +17,10 @@ from .ope import TrackerSpec, evaluate, parse_tracker_spec, read_result, run_ope
 from .plots import plot_attributes, plot_ope, plot_overlap_timeline, plot_precision, plot_success, show_worst_frames
 from .report import OPEReport
 from .speed import SpeedReport, TrackerSpeed, measure_speed
+from .longterm import LongTermScore, long_term_scores, presence_thresholds, tracking_precision_recall
 from .vot import VOTReport, eao_curve, eao_interval, eao_score, evaluate_vot, run_supervised, run_vot
 
-__all__ = ["VOTReport", "eao_curve", "eao_interval", "eao_score", "evaluate_vot", "run_supervised", "run_vot", "NORMALIZED_PRECISION_THRESHOLDS", "OPEReport", "PairedComparison", "paired_bootstrap", "PRECISION_THRESHOLDS", "SUCCESS_THRESHOLDS", "TrackerSpec",
+__all__ = ["LongTermScore", "long_term_scores", "presence_thresholds", "tracking_precision_recall", "VOTReport", "eao_curve", "eao_interval", "eao_score", "evaluate_vot", "run_supervised", "run_vot", "NORMALIZED_PRECISION_THRESHOLDS", "OPEReport", "PairedComparison", "paired_bootstrap", "PRECISION_THRESHOLDS", "SUCCESS_THRESHOLDS", "TrackerSpec",
            "center_error", "evaluate", "normalized_precision_curve", "overlap", "plot_attributes", "plot_ope",
            "plot_overlap_timeline", "plot_precision", "plot_success", "precision_at", "precision_curve",
            "read_result", "run_ope", "SpeedReport", "TrackerSpeed", "measure_speed", "show_worst_frames", "success_auc", "success_curve", "summarize",
