@@ -1,5 +1,6 @@
 """The exercise checks accept right answers and explain the usual wrong ones, without raising."""
 import numpy as np
+import pytest
 
 from deeptrack_lite.course import exercises as ex
 
@@ -152,6 +153,21 @@ def test_box_from_objectness_check_names_the_usual_mistakes():
     prob = np.random.default_rng(0).random((12, 12))
     box, _, _ = box_from_map(torch.tensor(prob), (5, 4), scale_steps=(1.0,))
     assert tuple(box.round().int().tolist()) == box_from_objectness(prob, [(5, 4)])
+
+
+def test_vot_exercises_name_the_usual_mistakes():
+    from deeptrack_lite.course.solutions import expected_average_overlap, vot_resets
+    from deeptrack_lite.evaluation.vot import eao_curve
+
+    assert ex.check_vot_resets(vot_resets)
+    assert "skipped" in str(ex.check_vot_resets(lambda o, skip: vot_resets(o, 1)))  # restarts at once: fails at 4
+    assert ex.check_expected_average_overlap(expected_average_overlap)
+    segs = [(np.array([0.0, 1.0, 0.5]), True), (np.array([0.0, 0.8, 0.6, 0.4, 0.2]), False)]
+    # the package's curve (its segments say whether they reached the end, the opposite flag) agrees
+    curve = eao_curve([(o, not failed) for o, failed in segs], max_length=5)
+    assert expected_average_overlap(segs, 4) == pytest.approx(curve[4])
+    with_start = lambda s, n: float(np.mean([np.r_[o, np.zeros(n + 1)][:n + 1].mean() for o, f in s if f or len(o) > n]))
+    assert "start frame" in str(ex.check_expected_average_overlap(with_start))
 
 
 def test_taylor_significance_check():

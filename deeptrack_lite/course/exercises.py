@@ -389,6 +389,63 @@ def check_box_from_objectness(fn) -> CheckResult:
     return CheckResult(name, False, [f"expected {want} (x, y, w, h), got {got}"])
 
 
+def check_vot_resets(fn) -> CheckResult:
+    """Exercise: ``fn(overlaps, skip) -> (starts, failures)``: VOT's reset rule on the overlaps a tracker would
+    reach on every frame. Start on frame 0; after a start, the first frame with overlap 0 is a failure, and the
+    next start is ``skip`` frames after it; frames in between are neither."""
+    name = "VOT's reset rule"
+    overlaps = np.array([1.0, 0.8, 0.0, 0.5, 0.0, 0.6, 0.7, 0.9, 0.0, 0.4, 0.3, 0.2, 0.5, 0.6, 0.0, 0.7])
+    want = ([0, 7, 13], [2, 8, 14])  # frame 4's zero lies in the skipped frames; frame 7 starts, so cannot fail
+    got, failed = _attempt(name, fn, (overlaps.copy(), 5), "return (starts, failures)")
+    if failed is not None:
+        return failed
+    try:
+        got = (sorted(int(v) for v in got[0]), sorted(int(v) for v in got[1]))
+    except (TypeError, ValueError, IndexError):
+        return CheckResult(name, False, ["return two lists: the frames where the tracker starts, and where it fails"])
+    if got == want:
+        return CheckResult(name, True, ["a start frame cannot fail, and skipped frames do not count"])
+    if 4 in got[1]:
+        return CheckResult(name, False, ["frame 4 lies in the 5 frames skipped after the failure at frame 2: the tracker "
+                                         "is not running there, so it cannot fail"])
+    if got[0][:2] == [0, 3]:
+        return CheckResult(name, False, ["restart `skip` frames after the failure (frame 2 + 5 = 7), not on the next frame"])
+    if any(overlaps[f] > 0 for f in got[1]):
+        return CheckResult(name, False, ["a failure is an overlap of exactly 0 (no overlap at all), not a low one"])
+    return CheckResult(name, False, [f"expected starts {want[0]} and failures {want[1]}, got {got[0]} and {got[1]}"])
+
+
+def check_expected_average_overlap(fn) -> CheckResult:
+    """Exercise: ``fn(segments, n) -> float``: the EAO curve's value at length ``n``. ``segments``: (overlaps,
+    failed) pairs, ``overlaps[0]`` the start frame's. A failed segment counts as 0 after its end; one that reached
+    the sequence's end counts only when it has frames up to ``n``. Each counting segment contributes the mean of
+    its overlaps on frames 1..n (the start frame excluded); the value is the mean of those."""
+    name = "expected average overlap at one length"
+    segments = [(np.array([0.0, 1.0, 0.5]), True), (np.array([0.0, 0.8, 0.6, 0.4, 0.2]), False),
+                (np.array([0.0, 0.9]), False)]
+    want = ((1.0 + 0.5 + 0 + 0) / 4 + (0.8 + 0.6 + 0.4 + 0.2) / 4) / 2  # n = 4: the short finished one drops out
+    got, failed = _attempt(name, fn, ([(o.copy(), f) for o, f in segments], 4), "return one number")
+    if failed is not None:
+        return failed
+    try:
+        got = float(got)
+    except (TypeError, ValueError):
+        return CheckResult(name, False, ["return one number"])
+    if abs(got - want) < 1e-9:
+        return CheckResult(name, True, ["a failure keeps counting as zero overlap: that is how robustness enters EAO"])
+    with_start = ((0 + 1.0 + 0.5 + 0 + 0) / 5 + (0 + 0.8 + 0.6 + 0.4 + 0.2) / 5) / 2
+    if abs(got - with_start) < 1e-9:
+        return CheckResult(name, False, ["leave out the start frame (index 0): average the overlaps of frames 1..n"])
+    own_length = ((1.0 + 0.5) / 2 + (0.8 + 0.6 + 0.4 + 0.2) / 4) / 2
+    if abs(got - own_length) < 1e-9:
+        return CheckResult(name, False, ["a failed segment has overlap 0 after its end: divide by n, not by its length"])
+    with_short = ((1.5 / 4) + (2.0 / 4) + (0.9 / 4)) / 3
+    if abs(got - with_short) < 1e-9:
+        return CheckResult(name, False, ["a segment that reached the end of its sequence before n frames does not "
+                                         "count at n: nobody knows how it would have gone on"])
+    return CheckResult(name, False, [f"expected {want:.4f}, got {got:.4f}"])
+
+
 def check_taylor_significance(fn) -> CheckResult:
     """Exercise: ``fn(f, g, h) -> C significances``: FCNT's ``sum_{x,y} (-g f + 1/2 h f^2)`` per map, for
     arrays ``f`` (maps), ``g`` (gradient) and ``h`` (Hessian diagonal) of shape C x H x W."""

@@ -153,6 +153,34 @@ def target_score(scores, boxes, k):
     return float(np.mean(np.asarray(scores)[top])), np.asarray(boxes, dtype=float)[top].mean(axis=0)
 
 
+def vot_resets(overlaps, skip):
+    """VOT's reset rule: the frames where the tracker starts and where it fails (overlap exactly 0)."""
+    starts, failures = [], []
+    frame = 0
+    while frame < len(overlaps):
+        starts.append(frame)
+        frame += 1
+        while frame < len(overlaps) and overlaps[frame] > 0:
+            frame += 1
+        if frame < len(overlaps):
+            failures.append(frame)
+            frame += skip
+    return starts, failures
+
+
+def expected_average_overlap(segments, n):
+    """EAO at length n: failed segments padded with zeros, finished ones only if long enough; frames 1..n."""
+    values = []
+    for overlaps, failed in segments:
+        if not failed and len(overlaps) < n + 1:
+            continue
+        padded = np.zeros(n + 1)
+        kept = np.asarray(overlaps, dtype=float)[:n + 1]
+        padded[:len(kept)] = kept
+        values.append(padded[1:].mean())
+    return float(np.mean(values))
+
+
 # -------------------------------------------------------------------------------------------- the index
 #: solution name -> (notebook, the check in :mod:`.exercises` that grades it)
 CHECKS = {
@@ -174,6 +202,8 @@ CHECKS = {
     "target_score": ("05_mdnet", exercises.check_target_score),
     "success_rates": ("06_evaluation", exercises.check_success_curve),
     "dataset_auc": ("06_evaluation", exercises.check_dataset_auc),
+    "vot_resets": ("06_evaluation", exercises.check_vot_resets),
+    "expected_average_overlap": ("06_evaluation", exercises.check_expected_average_overlap),
 }
 
 

@@ -1,4 +1,5 @@
-"""Evaluation as OTB does it: one-pass evaluation (OPE), precision and success plots, per-attribute analysis.
+"""Evaluation as OTB does it (one-pass evaluation, precision and success plots, per-attribute analysis) and as VOT
+does it (resets, accuracy, failures, EAO; long-term precision, recall and F-score).
 
 - ``metrics``: exact metric functions (definitions in their docstrings);
 - ``ope``: ``run_ope`` runs trackers and stores results in the OTB/got10k layout, ``evaluate`` re-scores any
