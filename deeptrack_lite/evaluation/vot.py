@@ -57,13 +57,6 @@ class SupervisedRun:
         return np.flatnonzero(self.codes == INITIALIZATION)
 
 
-def _clip(box, size):
-    x, y, w, h = box
-    W, H = size
-    x0, y0, x1, y1 = max(x, 0.0), max(y, 0.0), min(x + w, W), min(y + h, H)
-    return np.array([x0, y0, max(x1 - x0, 0.0), max(y1 - y0, 0.0)])
-
-
 def _polygon_area(p: np.ndarray) -> float:
     return 0.5 * abs(float(np.dot(p[:, 0], np.roll(p[:, 1], 1)) - np.dot(p[:, 1], np.roll(p[:, 0], 1))))
 
@@ -125,8 +118,8 @@ def raster_overlap(box, truth, size) -> float:
         return 0.0 if s is None else (s[2] - s[0] + 1) * (s[3] - s[1] + 1)
 
     sa, sb = span(a), span(b)
-    inter = count(span((max(sa[0], sb[0]), max(sa[1], sb[1]), min(sa[2], sb[2]), min(sa[3], sb[3])))
-                  if sa and sb else None) if sa and sb else 0.0
+    # the common pixels of the two spans (both lie inside the bounds already)
+    inter = count(span((max(sa[0], sb[0]), max(sa[1], sb[1]), min(sa[2], sb[2]), min(sa[3], sb[3])))) if sa and sb else 0.0
     union_ = count(sa) + count(sb) - inter
     return float(inter / union_) if union_ > 0 else 0.0
 
