@@ -62,13 +62,17 @@ def _write_synthetic(args) -> int:
 
 def _dataset(spec: str, frames=None, sequences: str = "", attributes_file=None, variant: int = 0):
     """The one way the commands find sequences: ``synthetic`` (the benchmark; ``synthetic:NAME,NAME`` picks
-    some, ``frames`` is their length, ``variant`` another draw), or a folder of sequences, one sequence folder
-    or a video file (``frames``: the first N of each). ``sequences``: comma-separated names to keep."""
+    some, ``frames`` is their length, ``variant`` another draw), ``synthetic-longterm`` (the sequences where the
+    target leaves the view), or a folder of sequences, one sequence folder or a video file (``frames``: the
+    first N of each). ``sequences``: comma-separated names to keep."""
     from pathlib import Path
 
-    from .data import Dataset, load_dataset, load_sequence, synthetic_benchmark
+    from .data import Dataset, load_dataset, load_sequence, long_term_benchmark, synthetic_benchmark
 
     names = [n for n in sequences.split(",") if n] if sequences else None
+    if spec == "synthetic-longterm":
+        dataset = long_term_benchmark(n_frames=frames, variant=variant)
+        return dataset.subset(names) if names else dataset
     if spec == "synthetic" or spec.startswith("synthetic:"):
         names = names or [n for n in spec.partition(":")[2].split(",") if n] or None
         return synthetic_benchmark(n_frames=frames, names=names, variant=variant)
@@ -114,11 +118,69 @@ def _benchmark(args) -> int:
     report.save_json(out / "summary.json")
     (out / "table.md").write_text(report.table(by=args.rank_by, markdown=True) + "\n")
     print(f"\nwrote {out / 'ope.png'}, {out / 'summary.json'} and {out / 'table.md'}")
+    if not seeds and not report.failures and any(not s.target_visible.all() for s in dataset):
+        _presence_report(Path(args.rescore) if args.rescore else out / "results", dataset, report.trackers, out)
     if report.failures:
         print(f"\n{len(report.failures)} run(s) failed:", file=sys.stderr)
         for (tracker, seq, seed), err in report.failures.items():
             print(f"  {tracker} on {seq}" + (f" (seed {seed})" if seed is not None else "") + f": {err}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _presence_report(results_dir, dataset, trackers, out) -> None:
+    """The long-term table, printed and written to OUT/presence.json, for a dataset with absent frames."""
+    import json
+
+    from .errors import TrackerError
+    from .evaluation.longterm import long_term_scores, presence_at, presence_sequences
+    from .trackers import tracker_class
+
+    rows = {}
+    for label in trackers:
+        try:
+            threshold = tracker_class(label).default_presence_threshold()
+        except TrackerError:  # a label of another toolkit or a variant: only its best threshold
+            threshold = None
+        sequences = presence_sequences(results_dir, dataset, label)
+        rows[label] = {"best": long_term_scores(sequences).to_dict(), "calibrated": presence_at(sequences, threshold)}
+    print("\npresence (long-term measures, frames 1..N-1): tracking precision, recall and F-score at each tracker's "
+          "calibrated threshold, and the best F over all thresholds")
+    print(f"{'tracker':16s} {'threshold':>10s} {'Pr':>6s} {'Re':>6s} {'F':>6s} {'best F':>7s}")
+    for label, row in sorted(rows.items(), key=lambda kv: -kv[1]["calibrated"]["f_score"]):
+        c, b = row["calibrated"], row["best"]
+        tau = "always" if c["threshold"] is None else f"{c['threshold']:.4g}"
+        print(f"{label:16s} {tau:>10s} {c['precision']:6.3f} {c['recall']:6.3f} {c['f_score']:6.3f} {b['f_score']:7.3f}")
+    for row in rows.values():  # JSON has no infinity: "every frame present" is null, as in presence.json
+        row["best"]["threshold"] = None if row["best"]["threshold"] == -float("inf") else row["best"]["threshold"]
+    (out / "presence.json").write_text(json.dumps(rows, indent=1) + "\n")
+    print(f"wrote {out / 'presence.json'}")
+
+
+def _calibrate_presence(args) -> int:
+    import shlex
+
+    from .data import default_data_dir, long_term_benchmark
+    from .evaluation.longterm import calibrate_presence, write_presence_calibration
+    from .trackers import available_trackers, tracker_class
+    from .version import provenance
+
+    names = ([t.strip().lower() for t in args.trackers.split(",") if t.strip()] if args.trackers else
+             [n for n in available_trackers() if tracker_class(n).SCORE and not n.startswith("test")])
+    dataset = long_term_benchmark(n_frames=args.frames, variant=args.variant)
+    work = args.work or default_data_dir() / "presence-calibration" / f"{dataset.name}-{len(dataset[0])}f"
+    command = "python -m deeptrack_lite " + " ".join(shlex.quote(a) for a in args.argv)
+    print(f"calibrating on {dataset.name}: {len(dataset)} sequences of {len(dataset[0])} frames "
+          f"({sum(int((~s.target_visible).sum()) for s in dataset)} absent frames); runs in {work}")
+    table = calibrate_presence(names, dataset, work, device=args.device)
+    prov = dict(provenance(command), dataset=dataset.name, frames=len(dataset[0]), variant=args.variant,
+                sequences=[s.name for s in dataset])
+    path = write_presence_calibration(args.out, table, prov)
+    print(f"{'tracker':16s} {'threshold':>10s} {'F':>6s} {'Pr':>6s} {'Re':>6s}")
+    for name, row in table.items():
+        tau = "always" if row["threshold"] is None else f"{row['threshold']:.4g}"
+        print(f"{name:16s} {tau:>10s} {row['f_score']:6.3f} {row['precision']:6.3f} {row['recall']:6.3f}")
+    print(f"wrote {path}")
     return 0
 
 
@@ -306,8 +368,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "layout under OUT/results (an interrupted run resumes), then print the ranked table and "
                        "write OUT/ope.png (precision and success plots), OUT/attributes.png, OUT/summary.json "
                        "and OUT/table.md.")
-    p.add_argument("--dataset", default="synthetic", help="'synthetic' (the course benchmark) or a folder of "
-                   "OTB / VOT / GOT-10k sequences (default: synthetic)")
+    p.add_argument("--dataset", default="synthetic", help="'synthetic' (the course benchmark), 'synthetic-longterm' "
+                   "(the target leaves the view: the long-term presence table is printed too, as for any dataset with "
+                   "absent frames) or a folder of OTB / VOT / GOT-10k sequences (default: synthetic)")
     p.add_argument("--trackers", default=None, help="comma-separated tracker names "
                    f"(default: {DEFAULT_BENCHMARK_TRACKERS}; with --rescore, every tracker folder there; see 'info' for all); settings as NAME:key=value:key=value, and a "
                    "results label as LABEL=NAME..., e.g. dlt,dlt-random=dlt:pretrained=false")
@@ -446,6 +509,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=None, help="seed of the samples, the new layers and dropout (default 0)")
     _add_run_options(p, "keep the checkpoint after the run")
     p.set_defaults(func=_train_mdnet)
+
+    p = sub.add_parser("calibrate-presence", help="choose each tracker's presence threshold on sequences where the "
+                       "target leaves the view", description="Run trackers on the long-term synthetic sequences "
+                       "(variant 1 by default: the held-out variant 0 measures the result), and write, per tracker, "
+                       "the threshold on last_info['score'] with the best long-term F-score, with this command and "
+                       "its settings. The package ships deeptrack_lite/trackers/presence.json made by this command.")
+    p.add_argument("--out", required=True, type=Path, help="the JSON file to write (the package's: "
+                   "deeptrack_lite/trackers/presence.json)")
+    p.add_argument("--trackers", default=None, help="comma-separated tracker names (default: every tracker with a score)")
+    p.add_argument("--frames", type=_positive_int, default=100, help="frames per sequence (default 100)")
+    p.add_argument("--variant", type=int, default=1, help="which draw of the long-term scenarios (default 1)")
+    p.add_argument("--work", type=Path, default=None, help="folder for the runs (resumable; default: in the data folder)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
+    p.set_defaults(func=_calibrate_presence)
     return parser
 
 

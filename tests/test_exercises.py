@@ -170,6 +170,24 @@ def test_vot_exercises_name_the_usual_mistakes():
     assert "start frame" in str(ex.check_expected_average_overlap(with_start))
 
 
+def test_tracking_f_score_check_names_the_usual_mistakes():
+    from deeptrack_lite.course.solutions import tracking_f_score
+    from deeptrack_lite.evaluation.longterm import tracking_precision_recall
+
+    assert ex.check_tracking_f_score(tracking_f_score)
+    o, s, v = np.array([0.5, 0.0, 0.3]), np.array([0.9, 0.7, 0.2]), np.array([1, 0, 1])
+    pr, re = tracking_precision_recall(o, s, v, [0.6])  # the package's measure agrees
+    assert tracking_f_score(o, s, v, 0.6)[:2] == pytest.approx((pr[0], re[0]))
+    strict = lambda o, s, v, t: tracking_f_score(o, np.where(np.asarray(s) == t, -1, s), v, t)
+    assert ">=" in str(ex.check_tracking_f_score(strict))
+    all_frames = lambda o, s, v, t: (float(np.mean(o)), *tracking_f_score(o, s, v, t)[1:])
+    assert "called present only" in str(ex.check_tracking_f_score(all_frames))
+    per_called = lambda o, s, v, t: (tracking_f_score(o, s, v, t)[0],) * 3
+    assert "visible" in str(ex.check_tracking_f_score(per_called))
+    mean_f = lambda o, s, v, t: (*tracking_f_score(o, s, v, t)[:2], sum(tracking_f_score(o, s, v, t)[:2]) / 2)
+    assert "harmonic" in str(ex.check_tracking_f_score(mean_f))
+
+
 def test_taylor_significance_check():
     assert ex.check_taylor_significance(lambda f, g, h: (-g * f + 0.5 * h * f ** 2).sum(axis=(1, 2)))
     assert "first-order term only" in str(ex.check_taylor_significance(lambda f, g, h: (-g * f).sum(axis=(1, 2))))

@@ -2,8 +2,10 @@
 
 Every tracker of the package on the 14 synthetic sequences takes about 12 minutes on a 2-core CPU at the
 notebook's full length (100 frames) and over 3 minutes in fast mode (20 frames): more than a lab session should
-wait for. So the package ships those runs (boxes, per-frame times, and the settings each was made with, the
-tracker's code fingerprint included) in ``course/results/benchmark-synthetic-<N>f.json.gz``, made by::
+wait for. So the package ships those runs (boxes, per-frame times and presence scores, and the settings each was
+made with, the tracker's code fingerprint included) in ``course/results/benchmark-synthetic-<N>f.json.gz``, and
+the runs on the long-term sequences, where the target leaves the view (:func:`~deeptrack_lite.data.long_term_benchmark`),
+in ``benchmark-synthetic-longterm-<N>f.json.gz``, made by::
 
     python -m deeptrack_lite.course.benchmark_runs --out deeptrack_lite/course/results
 
@@ -28,6 +30,15 @@ from .studies import provenance
 
 SHIPPED = Path(__file__).resolve().parent / "results"
 FRAMES = (100, 20)  # the notebook's full and fast mode
+LONG_TERM_FRAMES = (100, 40)  # the long-term sequences' full and fast mode (shorter ones hardly leave the view)
+
+
+def benchmark_datasets(frames=FRAMES, long_term_frames=LONG_TERM_FRAMES) -> list:
+    """The datasets whose runs are shipped: the synthetic benchmark and the long-term sequences, at each length."""
+    from ..data import long_term_benchmark, synthetic_benchmark
+
+    return ([synthetic_benchmark(n_frames=n) for n in frames] +
+            [long_term_benchmark(n_frames=n) for n in long_term_frames])
 
 
 def benchmark_trackers() -> list[str]:
@@ -35,8 +46,8 @@ def benchmark_trackers() -> list[str]:
     return [name for name in available_trackers() if not name.startswith("test")]
 
 
-def shipped_path(n_frames: int, folder=SHIPPED) -> Path:
-    return Path(folder) / f"benchmark-synthetic-{int(n_frames)}f.json.gz"
+def shipped_path(n_frames: int, folder=SHIPPED, dataset_name: str = "synthetic") -> Path:
+    return Path(folder) / f"benchmark-{dataset_name}-{int(n_frames)}f.json.gz"
 
 
 def collect_runs(trackers, dataset, work_dir, *, device="auto", progress: bool = True) -> dict:
@@ -53,6 +64,7 @@ def collect_runs(trackers, dataset, work_dir, *, device="auto", progress: bool =
             r = read_result(Path(work_dir) / spec.label, seq)
             runs[spec.label][seq.name] = {"boxes": [[round(float(v), 3) for v in b] for b in r["boxes"]],
                                           "times": None if r["times"] is None else [float(f"{t:.6g}") for t in r["times"]],
+                                          "scores": None if r["scores"] is None else [float(f"{v:.6g}") for v in r["scores"]],
                                           "info": r["info"]}
     return runs
 
@@ -109,7 +121,7 @@ def prefill(results_dir, dataset, trackers=None, *, source=None) -> Prefill:
     trackers = benchmark_trackers() if trackers is None else trackers
     out = Prefill()
     n_frames = len(dataset[0]) if len(dataset) else 0
-    path = Path(source) if source is not None else shipped_path(n_frames)
+    path = Path(source) if source is not None else shipped_path(n_frames, dataset_name=dataset.name)
     if not path.is_file():
         return out
     out.source = str(path)
@@ -128,23 +140,21 @@ def prefill(results_dir, dataset, trackers=None, *, source=None) -> Prefill:
             if why is not None:
                 out.stale[(spec.label, seq.name)] = why
                 continue
-            write_result(run_dir, seq.name, run["boxes"], run["times"], dict(run["info"], shipped=True))
+            write_result(run_dir, seq.name, run["boxes"], run["times"], dict(run["info"], shipped=True),
+                         scores=run.get("scores"))
             out.copied += 1
     return out
 
 
-def check_shipped(folder=SHIPPED, frames=FRAMES) -> list[str]:
+def check_shipped(folder=SHIPPED, datasets=None) -> list[str]:
     """Every way the shipped runs differ from what the code here would compute (empty when they are current)."""
-    from ..data import synthetic_benchmark
-
     problems = []
-    for n in frames:
-        path = shipped_path(n, folder)
+    for bench in benchmark_datasets() if datasets is None else datasets:
+        path = shipped_path(len(bench[0]), folder, bench.name)
         if not path.is_file():
             problems.append(f"{path.name} is missing")
             continue
         runs = load_runs(path)["runs"]
-        bench = synthetic_benchmark(n_frames=n)
         for spec in tracker_specs(benchmark_trackers()):
             for seq in bench:
                 run = runs.get(spec.label, {}).get(seq.name)
@@ -158,30 +168,34 @@ def main(argv=None) -> int:
     """``python -m deeptrack_lite.course.benchmark_runs``: run the benchmark and write the shipped files."""
     import argparse
 
-    from ..data import default_data_dir, synthetic_benchmark
+    from ..data import default_data_dir
     from ..runtime import device as pick_device
 
     parser = argparse.ArgumentParser(prog="python -m deeptrack_lite.course.benchmark_runs",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", required=True, type=Path, help="folder for the files (the shipped ones: "
                         "deeptrack_lite/course/results)")
-    parser.add_argument("--frames", default=",".join(map(str, FRAMES)), help="comma-separated sequence lengths "
-                        f"(default {','.join(map(str, FRAMES))}: the notebook's full and fast mode)")
+    parser.add_argument("--frames", default=",".join(map(str, FRAMES)), help="comma-separated lengths of the "
+                        f"synthetic benchmark (default {','.join(map(str, FRAMES))}: the notebook's full and fast mode)")
+    parser.add_argument("--long-term-frames", default=",".join(map(str, LONG_TERM_FRAMES)), help="comma-separated "
+                        f"lengths of the long-term sequences (default {','.join(map(str, LONG_TERM_FRAMES))}; '' for none)")
     parser.add_argument("--work", type=Path, default=None, help="folder for the raw runs (resumable; default: "
                         "benchmark-runs/ in the data folder)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
     args = parser.parse_args(argv)
     try:
         frames = [int(f) for f in args.frames.split(",") if f]
-        if any(f < 2 for f in frames):
-            raise DeepTrackError("--frames must be at least 2")
+        long_term_frames = [int(f) for f in args.long_term_frames.split(",") if f]
+        if any(f < 2 for f in frames + long_term_frames):
+            raise DeepTrackError("--frames and --long-term-frames must be at least 2")
         work = args.work or default_data_dir() / "benchmark-runs"
         device = pick_device() if args.device == "auto" else args.device
         command = "python -m deeptrack_lite.course.benchmark_runs " + " ".join(sys.argv[1:] if argv is None else argv)
-        for n in frames:
-            bench = synthetic_benchmark(n_frames=n)
-            runs = collect_runs(benchmark_trackers(), bench, work / f"synthetic-{n}f", device=device)
-            path = write_runs(shipped_path(n, args.out), runs, dataset_name=bench.name, n_frames=n, command=command)
+        for bench in benchmark_datasets(frames, long_term_frames):
+            n = len(bench[0])
+            runs = collect_runs(benchmark_trackers(), bench, work / f"{bench.name}-{n}f", device=device)
+            path = write_runs(shipped_path(n, args.out, bench.name), runs, dataset_name=bench.name, n_frames=n,
+                              command=command)
             print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB, {len(runs)} trackers x {len(bench)} sequences)")
     except DeepTrackError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -193,5 +207,5 @@ if __name__ == "__main__":
     sys.exit(main())
 
 
-__all__ = ["Prefill", "benchmark_trackers", "check_shipped", "collect_runs", "load_runs", "prefill", "shipped_path",
+__all__ = ["Prefill", "benchmark_datasets", "benchmark_trackers", "check_shipped", "collect_runs", "load_runs", "prefill", "shipped_path",
            "write_runs"]

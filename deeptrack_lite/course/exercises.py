@@ -446,6 +446,41 @@ def check_expected_average_overlap(fn) -> CheckResult:
     return CheckResult(name, False, [f"expected {want:.4f}, got {got:.4f}"])
 
 
+def check_tracking_f_score(fn) -> CheckResult:
+    """Exercise: ``fn(overlaps, scores, visible, threshold) -> (precision, recall, f)``: the long-term measures of
+    one sequence at one threshold. Frames with score >= threshold are called present; precision is their mean
+    overlap (overlap 0 where the target is absent), recall their summed overlap over the number of visible frames."""
+    name = "tracking precision, recall and F-score"
+    overlaps = np.array([0.8, 0.6, 0.4, 0.2, 0.0, 0.0, 0.5])
+    scores = np.array([0.9, 0.8, 0.3, 0.5, 0.85, 0.1, 0.2])
+    visible = np.array([True, True, True, True, False, False, True])
+    pr, re = 1.6 / 4, 1.6 / 5  # called present at 0.5: frames 0, 1, 3 and 4 (absent); 5 frames visible
+    want = (pr, re, 2 * pr * re / (pr + re))
+    got, failed = _attempt(name, fn, (overlaps.copy(), scores.copy(), visible.copy(), 0.5), "return (precision, recall, f)")
+    if failed is not None:
+        return failed
+    try:
+        got = tuple(float(v) for v in got)
+        assert len(got) == 3
+    except (TypeError, ValueError, AssertionError):
+        return CheckResult(name, False, ["return three numbers: precision, recall and F"])
+    if np.allclose(got, want):
+        return CheckResult(name, True, ["a confident box on an absent frame costs precision, a doubt on a visible one "
+                                        "costs recall"])
+    if np.isclose(got[0], 1.4 / 3):
+        return CheckResult(name, False, ["called present means score >= threshold: frame 3 has exactly the threshold"])
+    if np.isclose(got[0], 2.5 / 7) or np.isclose(got[0], 2.5 / 5):
+        return CheckResult(name, False, ["precision averages over the frames called present only, absent ones "
+                                         "included with overlap 0"])
+    if np.isclose(got[1], pr):
+        return CheckResult(name, False, ["recall divides by the frames where the target is visible, not by those "
+                                         "called present"])
+    if np.isclose(got[0], pr) and np.isclose(got[1], re):
+        return CheckResult(name, False, ["F is the harmonic mean of the two: 2 Pr Re / (Pr + Re)"])
+    return CheckResult(name, False, [f"expected ({want[0]:.4f}, {want[1]:.4f}, {want[2]:.4f}), got "
+                                     f"({got[0]:.4f}, {got[1]:.4f}, {got[2]:.4f})"])
+
+
 def check_taylor_significance(fn) -> CheckResult:
     """Exercise: ``fn(f, g, h) -> C significances``: FCNT's ``sum_{x,y} (-g f + 1/2 h f^2)`` per map, for
     arrays ``f`` (maps), ``g`` (gradient) and ``h`` (Hessian diagonal) of shape C x H x W."""

@@ -181,6 +181,15 @@ def expected_average_overlap(segments, n):
     return float(np.mean(values))
 
 
+def tracking_f_score(overlaps, scores, visible, threshold):
+    """Long-term tracking precision, recall and F at one threshold (Lukezic et al. 2018)."""
+    overlaps, called = np.asarray(overlaps, dtype=float), np.asarray(scores) >= threshold
+    precision = overlaps[called].mean() if called.any() else 1.0
+    recall = overlaps[called].sum() / max(int(np.sum(visible)), 1)
+    f = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
+    return float(precision), float(recall), float(f)
+
+
 # -------------------------------------------------------------------------------------------- the index
 #: solution name -> (notebook, the check in :mod:`.exercises` that grades it)
 CHECKS = {
@@ -204,6 +213,7 @@ CHECKS = {
     "dataset_auc": ("06_evaluation", exercises.check_dataset_auc),
     "vot_resets": ("06_evaluation", exercises.check_vot_resets),
     "expected_average_overlap": ("06_evaluation", exercises.check_expected_average_overlap),
+    "tracking_f_score": ("06_evaluation", exercises.check_tracking_f_score),
 }
 
 

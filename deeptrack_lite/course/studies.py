@@ -16,10 +16,8 @@ notebooks measure speed themselves.
 from __future__ import annotations
 
 import json
-import platform
 import sys
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +25,7 @@ import numpy as np
 from ..errors import DataError, DeepTrackError
 from ..evaluation import paired_bootstrap, run_ope, success_auc
 from ..fileio import atomic_write_text, make_folder
-from ..version import __version__
+from ..version import provenance
 
 SHIPPED = Path(__file__).resolve().parent / "results"
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
@@ -175,15 +173,6 @@ def summarize_study(study: Study, sequences, aucs: dict, *, seeds, frames: int) 
         "mean_auc": {label: float(np.mean(np.asarray(per_seq, dtype=np.float64))) for label, per_seq in aucs.items()},
         "comparisons": comparisons,
     }
-
-
-def provenance(command: str) -> dict:
-    """What a shipped result file records about how it was made: command, versions, machine, date."""
-    import torch
-
-    return {"command": command, "package_version": __version__, "torch": torch.__version__,
-            "python": platform.python_version(), "machine": f"{platform.machine()}, {torch.get_num_threads()} threads",
-            "written": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
 
 
 def write_study(record: dict, out_dir, command: str) -> Path:

@@ -16,6 +16,8 @@ fast_motion (FM)      bursts of motion of more than 20 px per frame (OTB's thres
 in_plane_rotation     the target turns in the image plane (a full turn at 1.0)
 out_of_plane_rotation the target turns about its vertical axis: it narrows and shows its other side
 out_of_view (OV)      the target leaves the frame in part (up to 80%) and comes back
+absence (OV)          the target leaves the frame entirely for a while (its ground truth is absent: NaN) and
+                      comes back; 1.0 keeps it out longest. Long-term trackers must say it is gone
 background_clutter    the background is made of pieces of the target's own image
 low_resolution (LR)   a small target (OTB: fewer than 400 pixels) in a frame of reduced resolution
 distractors (DIS)     copies of the target moving near it
@@ -94,6 +96,7 @@ class SyntheticConfig:
     in_plane_rotation: float = 0.0
     out_of_plane_rotation: float = 0.0
     out_of_view: float = 0.0
+    absence: float = 0.0
     background_clutter: float = 0.0
     low_resolution: float = 0.0
     distractors: int = 0
@@ -103,7 +106,7 @@ class SyntheticConfig:
     KNOB_TAGS = {
         "illumination": "IV", "scale_variation": "SV", "occlusion": "OCC", "deformation": "DEF",
         "motion_blur": "MB", "fast_motion": "FM", "in_plane_rotation": "IPR",
-        "out_of_plane_rotation": "OPR", "out_of_view": "OV", "background_clutter": "BC",
+        "out_of_plane_rotation": "OPR", "out_of_view": "OV", "absence": "OV", "background_clutter": "BC",
         "low_resolution": "LR", "distractors": "DIS",
     }
 
@@ -234,13 +237,14 @@ class SyntheticSequence(Sequence):
             pos[t] = p
         self.bursts = bursts
 
-        # out of view: push the center across the nearest border for a while
-        if c.out_of_view > 0 and n >= 12:
+        # out of view: push the center across the nearest border for a while (all the way out with absence)
+        if (c.out_of_view > 0 or c.absence > 0) and n >= 12:
             start = int(rng.integers(n // 4, max(n // 2, n // 4 + 1)))
-            length = max(10, n // 3)
+            length = max(10, n // 3) if c.absence == 0 else max(12, int(n * (1 / 3 + c.absence / 6)))
             k = int(rng.integers(0, 2))
             limit = (W, H)[k]
-            out_fraction = 0.3 + 0.5 * c.out_of_view  # of the target's extent outside the frame
+            # the fraction of the target's extent outside the frame at the bump's top; beyond 1 it is gone
+            out_fraction = 0.3 + 0.5 * c.out_of_view if c.absence == 0 else 1.2 + 0.6 * c.absence
             bump = _bump(n, start, length)
             near_low = pos[start, k] < limit / 2
             for t in np.nonzero(bump)[0]:
@@ -338,7 +342,7 @@ class SyntheticSequence(Sequence):
     def _target_box(self, t: int) -> np.ndarray:
         alpha = self._target_layer(t)[..., 3]
         ys, xs = np.nonzero(alpha > 0.5)
-        if len(xs) == 0:  # entirely out of view: never planned, but be explicit
+        if len(xs) == 0:  # entirely out of view (the absence knob): no box, the target is absent
             return np.full(4, np.nan)
         return np.array([xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1], dtype=np.float64)
 
@@ -445,6 +449,33 @@ BENCHMARK = (
     dict(name="LogoCrowd", target="logo", background="hubble_deep_field", distractors=3, out_of_view=0.6,
          low_resolution=0.5, seed=114),
 )
+
+
+# Long-term scenarios: the target leaves the view entirely and comes back. What is left in the frame
+# meanwhile decides how hard "absent" is to say: a plain background, the camera moving, same-looking
+# distractors, clutter made of the target's own image.
+LONG_TERM = (
+    dict(name="ShuttleGone", target="shuttle", background="rocket", absence=1.0, seed=201),
+    dict(name="CatAway", target="cat", background="camera", absence=0.7, camera_speed=2.0, illumination=0.3, seed=202),
+    dict(name="LogoDecoys", target="logo", background="grass", absence=0.8, distractors=2, seed=203),
+    dict(name="CoinClutter", target="coin", background="gravel", absence=0.6, background_clutter=0.7, speed=3.0,
+         seed=204),
+)
+
+
+def long_term_benchmark(n_frames: int | None = None, variant: int = 0) -> Dataset:
+    """Four synthetic sequences in which the target leaves the view entirely for a while and comes back (absent
+    ground truth: NaN rows, as VOT-LT and LaSOT mark it): the data of the presence measures
+    (:mod:`deeptrack_lite.evaluation.longterm`). ``variant`` > 0 draws the same scenarios with seeds +1000 x
+    variant; ``calibrate-presence`` chooses the trackers' presence thresholds on variant 1, so variant 0 stays
+    held out for measuring them. ``n_frames`` defaults to 100, 40 in fast mode."""
+    n_frames = n_frames or (40 if fast_mode() else 100)
+    if int(variant) != variant or variant < 0:
+        raise DataError(f"variant must be a whole number >= 0, got {variant}")
+    specs = [{**s, "name": s["name"] + (f"-v{variant}" if variant else ""), "seed": s["seed"] + 1000 * int(variant)}
+             for s in LONG_TERM]
+    return Dataset("synthetic-longterm" + (f"-v{variant}" if variant else ""),
+                   [synthetic_sequence(n_frames=n_frames, **spec) for spec in specs])
 
 
 def benchmark_frames() -> int:

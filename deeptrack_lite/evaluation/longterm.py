@@ -15,13 +15,24 @@ absent):
 
 A tracker that always says "present" has Re = its mean overlap on visible frames and pays in Pr on every frame
 the target is absent; one that says "absent" whenever unsure keeps Pr high and loses Re.
+
+The package's trackers leave their confidence in ``last_info["score"]`` and results folders keep it per frame
+(``scores/<sequence>_score.txt``). Frame 0 is the given box, not a decision, so it is left out here. A tracker
+with no score at all (``identity``) is scored as one that says "present" on every frame.
+:func:`calibrate_presence` chooses each tracker's threshold on calibration sequences (``calibrate-presence``);
+:func:`presence_at` measures a fixed threshold on other ones.
 """
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+
+from ..boxes import iou
+from ..errors import DataError
 
 
 def presence_thresholds(scores, resolution: int = 100) -> np.ndarray:
@@ -90,4 +101,100 @@ def long_term_scores(sequences, resolution: int = 100) -> LongTermScore:
     return LongTermScore(thresholds, pr, re, f)
 
 
-__all__ = ["LongTermScore", "long_term_scores", "presence_thresholds", "tracking_precision_recall"]
+def presence_at(sequences, threshold) -> dict:
+    """Tracking precision, recall and F of a fixed ``threshold`` (None or -inf: every frame called present),
+    averaged over sequences as :func:`long_term_scores` averages them."""
+    tau = -math.inf if threshold is None else float(threshold)
+    curves = [tracking_precision_recall(o, s, v, [tau]) for o, s, v in sequences]
+    pr = float(np.mean([c[0][0] for c in curves]))
+    re = float(np.mean([c[1][0] for c in curves]))
+    return {"precision": pr, "recall": re, "f_score": 2 * pr * re / (pr + re) if pr + re > 0 else 0.0,
+            "threshold": None if tau == -math.inf else tau}
+
+
+def presence_frames(boxes, scores, ground_truth) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(overlaps, scores, visible) of one run, frames 1..N-1: IoU with the ground truth (0 where it is absent, a NaN
+    row), the tracker's scores (all 1 when it has none: it never says "absent"), and where the target is in view."""
+    gt = np.asarray(ground_truth, dtype=np.float64)
+    boxes = np.asarray(boxes, dtype=np.float64)
+    if boxes.shape != gt.shape:
+        raise DataError(f"{len(boxes)} boxes for {len(gt)} ground-truth frames")
+    visible = np.all(np.isfinite(gt), axis=1)
+    overlaps = np.zeros(len(gt))
+    if visible.any():
+        ov = iou(np.nan_to_num(boxes[visible]), gt[visible])
+        overlaps[visible] = np.where(np.isfinite(ov), ov, 0.0)
+    scores = np.ones(len(gt)) if scores is None else np.asarray(scores, dtype=np.float64)
+    if len(scores) != len(gt):
+        raise DataError(f"{len(scores)} scores for {len(gt)} frames")
+    return overlaps[1:], scores[1:], visible[1:]
+
+
+def evaluate_presence(results_dir, dataset, trackers=None) -> dict:
+    """{tracker: :class:`LongTermScore`} from a results folder (:func:`~deeptrack_lite.evaluation.run_ope`'s
+    layout, scores included) on ``dataset``'s sequences; ``trackers`` defaults to every tracker folder."""
+    from .ope import read_result
+
+    results_dir = Path(results_dir)
+    if trackers is None:
+        trackers = sorted(p.name for p in results_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+    out = {}
+    for label in trackers:
+        runs = [read_result(results_dir / label, seq) for seq in dataset]
+        out[label] = long_term_scores([presence_frames(r["boxes"], r["scores"], seq.ground_truth)
+                                       for r, seq in zip(runs, dataset)])
+    return out
+
+
+def presence_sequences(results_dir, dataset, tracker) -> list:
+    """The (overlaps, scores, visible) triples of one tracker's stored runs, for :func:`presence_at`."""
+    from .ope import read_result
+
+    runs = [read_result(Path(results_dir) / tracker, seq) for seq in dataset]
+    return [presence_frames(r["boxes"], r["scores"], seq.ground_truth) for r, seq in zip(runs, dataset)]
+
+
+def calibrate_presence(trackers, dataset, work_dir, *, device="auto", progress: bool = True) -> dict:
+    """Choose each tracker's presence threshold: run it (resumable, in ``work_dir``) on ``dataset``, whose
+    sequences must have absent frames, and take the threshold of its best long-term F-score. Returns
+    ``{tracker: {"threshold", "f_score", "precision", "recall"}}``; a threshold of None means "every frame
+    present" scored best (or the tracker has no score)."""
+    from ..trackers import tracker_class
+    from .ope import run_ope, tracker_specs
+
+    if not any(np.isnan(np.asarray(seq.ground_truth, dtype=np.float64)).any() for seq in dataset):
+        raise DataError(f"{dataset.name}: no sequence has an absent frame, so presence cannot be calibrated on it")
+    specs = tracker_specs(trackers)
+    report = run_ope(specs, dataset, work_dir, device=device, progress=progress)
+    if report.failures:
+        lines = "; ".join(f"{t} on {s}: {e}" for (t, s, _), e in report.failures.items())
+        raise DataError(f"presence calibration is incomplete: {lines}")
+    table = {}
+    for spec in specs:
+        if not tracker_class(spec.name).SCORE:
+            continue
+        best = long_term_scores(presence_sequences(work_dir, dataset, spec.label)).to_dict()
+        best["threshold"] = None if best["threshold"] == -math.inf else best["threshold"]
+        table[spec.label] = best
+    return table
+
+
+def write_presence_calibration(path, table: dict, provenance: dict) -> Path:
+    """Write :func:`calibrate_presence`'s table with how it was made (``provenance``: command, settings, machine)."""
+    from ..fileio import atomic_write_text
+
+    def number(v):  # JSON has no infinities: -inf ("every frame present") is null, +inf ("none") the largest float
+        return None if v is None or v == -math.inf else 1.7e308 if v == math.inf else float(f"{v:.6g}")
+
+    clean = {name: {k: number(v) for k, v in entry.items()} for name, entry in table.items()}
+    record = {"definition": "threshold of the best long-term tracking F-score (deeptrack_lite.evaluation.longterm); "
+                            "present when last_info['score'] >= threshold; null: every frame present",
+              "thresholds": clean, "provenance": provenance}
+    path = Path(path)
+    atomic_write_text(path, json.dumps(record, indent=1) + "\n")
+    return path
+
+
+__all__ = ["LongTermScore", "calibrate_presence", "evaluate_presence", "long_term_scores", "presence_at",
+           "presence_frames", "presence_sequences", "presence_thresholds", "tracking_precision_recall",
+           "write_presence_calibration"]

@@ -5,6 +5,8 @@ Results layout (as got10k writes it; pytracking's ``<seq>_time.txt`` beside the 
 
     <results_dir>/<tracker>/<sequence>.txt               one "x,y,w,h" line per frame
     <results_dir>/<tracker>/times/<sequence>_time.txt    seconds per frame (frame 0: init)
+    <results_dir>/<tracker>/scores/<sequence>_score.txt  the presence score per frame (``last_info["score"]``;
+                                                         "nan" on frame 0 and where the tracker has none)
     <results_dir>/<tracker>/info/<sequence>.json         device, parameters, seed, package version, code
 
 With several seeds each seed has its own such folder: ``<results_dir>/<tracker>/seed<k>/...``.
@@ -111,9 +113,12 @@ def _run_dir(results_dir, label: str, seed) -> Path:
     return base if seed is None else base / f"seed{seed}"
 
 
-def write_result(run_dir, sequence_name: str, boxes, times=None, info: dict | None = None) -> Path:
-    """Write one tracker's result on one sequence (times and info first, boxes last, each atomically)."""
+def write_result(run_dir, sequence_name: str, boxes, times=None, info: dict | None = None, scores=None) -> Path:
+    """Write one tracker's result on one sequence (times, scores and info first, boxes last, each atomically).
+    ``scores`` are written only when some frame has one."""
     run_dir = Path(run_dir)
+    if scores is not None and np.isfinite(np.asarray(scores, dtype=np.float64)).any():
+        atomic_write_text(run_dir / "scores" / f"{sequence_name}_score.txt", "".join(f"{v:.6g}\n" for v in scores))
     if times is not None:
         atomic_write_text(run_dir / "times" / f"{sequence_name}_time.txt", "".join(f"{t:.8f}\n" for t in times))
     if info is not None:
@@ -159,7 +164,21 @@ def read_result(run_dir, sequence) -> dict:
         info = json.loads(info_path.read_text()) if info_path.is_file() else {}
     except (ValueError, UnicodeDecodeError) as exc:
         raise AnnotationError(f"{info_path}: not a JSON info file ({exc})") from None
-    return {"boxes": boxes, "times": times, "info": info}
+    return {"boxes": boxes, "times": times, "info": info, "scores": read_scores(run_dir, sequence)}
+
+
+def read_scores(run_dir, sequence) -> np.ndarray | None:
+    """The per-frame presence scores stored beside a result (None when the tracker left none)."""
+    path = Path(run_dir) / "scores" / f"{sequence.name}_score.txt"
+    if not path.is_file():
+        return None
+    try:
+        values = np.array([float(v) for v in path.read_text().split()], dtype=np.float64)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise AnnotationError(f"{path}: the presence scores must be numbers, one per line ({exc})") from None
+    if len(values) != len(sequence):
+        raise AnnotationError(f"{path}: {len(values)} scores for the {len(sequence)} frames of {sequence.name!r}")
+    return values
 
 
 @dataclass
@@ -248,7 +267,7 @@ def _run_one(cls: type, spec: TrackerSpec, seq, run_dir, device, settings: dict)
     run = track(tracker, seq, progress=False)
     info = dict(settings, device=run.device, fps=run.fps, init_time=float(run.times[0]),
                 repeatable=type(tracker).repeatable)
-    write_result(run_dir, seq.name, run.boxes, run.times, info)
+    write_result(run_dir, seq.name, run.boxes, run.times, info, scores=run.scores)
 
 
 def _child(conn, *args) -> None:  # pragma: no cover - runs in the child process
@@ -353,7 +372,8 @@ def run_ope(trackers, dataset: Dataset, results_dir, *, seeds=None, device="auto
                 and stale_reason(first_dir, seq, settings) is None:
             # seeds cannot change a deterministic run: the first seed's result stands for this one
             stored = read_result(first_dir, seq)
-            write_result(run_dir, seq.name, stored["boxes"], stored["times"], dict(stored["info"], reused_for_seed=seed))
+            write_result(run_dir, seq.name, stored["boxes"], stored["times"], dict(stored["info"], reused_for_seed=seed),
+                         scores=stored["scores"])
         else:
             if stale is not None:
                 recomputed[(spec.label, seq.name, seed)] = stale

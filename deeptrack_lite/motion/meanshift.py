@@ -117,6 +117,16 @@ def back_projection(image: np.ndarray, q: np.ndarray, background: np.ndarray, bi
     return ratio[color_bins(image, bins)]
 
 
+def window_mean(prob: np.ndarray, box) -> float:
+    """The mean of a probability image over the part of ``box`` inside it (0 when none is): how much target
+    colour the box holds, the back-projection trackers' confidence that the target is there."""
+    H, W = prob.shape[:2]
+    x, y, w, h = np.asarray(box, dtype=np.float64)
+    x0, x1 = int(np.clip(np.floor(x), 0, W)), int(np.clip(np.ceil(x + w), 0, W))
+    y0, y1 = int(np.clip(np.floor(y), 0, H)), int(np.clip(np.ceil(y + h), 0, H))
+    return float(prob[y0:y1, x0:x1].mean()) if x1 > x0 and y1 > y0 else 0.0
+
+
 def camshift_step(prob: np.ndarray, box, *, max_iter: int = 10, eps: float = 0.5, min_size: float = 4.0):
     """CamShift on a probability image: mean shift of the window to the probability mass, then the size
     and orientation from the moments of the probability inside it.

@@ -21,6 +21,12 @@ stage, exclusive of nested stages, plus ``"other"`` (Python overhead, whatever n
 ``"total"``; the stages and ``"other"`` add up to ``"total"``. The timers are always on and cost two clock
 reads per stage; on a GPU they do not wait for queued work unless ``sync_timing`` is True (``speed`` sets
 it), so that timing never adds a synchronisation to the hot path.
+
+Whether the target is in view is part of the protocol as well (:mod:`.presence`): a tracker with a natural
+confidence sets ``last_info["score"]`` on every update (its class's ``SCORE`` says what it is; higher means
+surer), and ``update`` adds ``last_info["present"]``, that score compared with ``presence_threshold``
+(calibrated per tracker, or given: ``create_tracker(name, presence_threshold=t)``). The box is returned either
+way. :attr:`TrackingRun.scores` keeps the scores of a run.
 """
 from __future__ import annotations
 
@@ -36,6 +42,7 @@ from ..boxes import check_box_in_image, clip_box
 from ..errors import DeepTrackError, FrameError, TrackerError
 from ..images import as_rgb_image
 from ..runtime import device as pick_device, device_name
+from .presence import is_present, presence_threshold as calibrated_presence_threshold
 
 _REGISTRY: dict[str, tuple[type, str]] = {}
 
@@ -95,8 +102,10 @@ class Tracker:
     deterministic = False  # True: no random numbers, so every seed gives the same run (as got10k's is_deterministic)
     repeatable = True      # False: the tracker draws from a generator no seed reaches, so two runs may differ
     min_size = 1.0         # the smallest width and height (pixels, of the part inside the image) init accepts
+    SCORE: str | None = None          # what last_info["score"] is; None: the tracker has no natural confidence
+    PRESENCE_THRESHOLD: float = 0.5   # the threshold on that score when presence.json has none for the tracker
 
-    def __init__(self, device="auto", seed: int = 0, **params):
+    def __init__(self, device="auto", seed: int = 0, presence_threshold=None, **params):
         unknown = sorted(set(params) - set(self.PARAMS))
         if unknown:
             known = ", ".join(self.PARAMS) or "none"
@@ -108,6 +117,12 @@ class Tracker:
         self.device = pick_device(device)
         self.params = {k: v[0] for k, v in self.PARAMS.items()}
         self.params.update(params)
+        if presence_threshold is None:
+            presence_threshold = self.default_presence_threshold()
+        try:
+            self.presence_threshold = None if presence_threshold is None else float(presence_threshold)
+        except (TypeError, ValueError):
+            raise TrackerError(f"{self.name}: presence_threshold must be a number, got {presence_threshold!r}") from None
         self.last_info: dict = {}
         self.last_box: np.ndarray | None = None
         self._frame_shape = None
@@ -115,6 +130,12 @@ class Tracker:
         self._stage_stack: list = []
         self._stage_times: dict[str, float] = {}
         self._reset_random()
+
+    @classmethod
+    def default_presence_threshold(cls) -> float | None:
+        """The threshold a tracker of this class uses unless given one: the calibrated one (``presence.json``),
+        else ``PRESENCE_THRESHOLD``; None for a tracker without a score."""
+        return calibrated_presence_threshold(cls.name, cls.PRESENCE_THRESHOLD) if cls.SCORE else None
 
     @classmethod
     def help(cls) -> str:
@@ -125,6 +146,9 @@ class Tracker:
                                    "create_tracker(name, seed=...) fixes the run" if cls.repeatable else
                                    "no effect: its random numbers are OpenCV's own, so runs are not repeatable"))
         lines.append(f"  smallest initial box: {cls.min_size:g} x {cls.min_size:g} pixels inside the image")
+        lines.append(f"  presence score: {cls.SCORE}; present when score >= "
+                     f"{cls.default_presence_threshold():.4g} (presence_threshold=...)"
+                     if cls.SCORE else "  presence score: none (no natural confidence; never says 'absent')")
         return "\n".join(lines)
 
     # ------------------------------------------------------------------ timing (one place for all trackers)
@@ -201,6 +225,9 @@ class Tracker:
         if box.shape != (4,) or not np.all(np.isfinite(box)) or box[2] <= 0 or box[3] <= 0:
             self.last_info["fallback"] = "invalid box from the tracker; kept the previous one"
             box = self.last_box.copy()
+        if "score" in self.last_info:
+            self.last_info["score"] = float(self.last_info["score"])
+            self.last_info["present"] = is_present(self.last_info["score"], self.presence_threshold)
         self.last_box = box
         return box.copy()
 
@@ -234,6 +261,8 @@ class TrackingRun:
 
     ``times[0]`` is the time of ``init``, ``times[i]`` that of ``update`` on frame i (seconds, frame
     decoding excluded). ``fps`` follows DESIGN.md: frames processed / total time in init and update.
+    ``scores[i]`` is ``last_info["score"]`` after frame i: NaN on frame 0 (the given box, no decision) and on
+    every frame of a tracker without a score; ``present`` is the tracker's decision (True where it has none).
     """
 
     tracker: str
@@ -242,6 +271,8 @@ class TrackingRun:
     times: np.ndarray
     device: str
     infos: list = field(default_factory=list)
+    scores: np.ndarray | None = None
+    present: np.ndarray | None = None
 
     @property
     def fps(self) -> float:
@@ -271,6 +302,8 @@ def track(tracker, sequence, *, progress: bool = True, keep_info=False, init_box
     n = len(sequence)
     boxes = np.full((n, 4), np.nan)
     times = np.zeros(n)
+    scores = np.full(n, np.nan)
+    present = np.ones(n, dtype=bool)
     infos: list = []
     box0 = sequence.ground_truth[0] if init_box is None else init_box
     indices = range(n)
@@ -280,7 +313,7 @@ def track(tracker, sequence, *, progress: bool = True, keep_info=False, init_box
 
     def partial(i):
         return TrackingRun(tracker.name, sequence.name, boxes[:i].copy(), times[:i].copy(),
-                           device_name(tracker.device), infos[:i])
+                           device_name(tracker.device), infos[:i], scores[:i].copy(), present[:i].copy())
 
     for i in indices:
         try:
@@ -296,8 +329,10 @@ def track(tracker, sequence, *, progress: bool = True, keep_info=False, init_box
             box = tracker.update(frame)
         times[i] = time.perf_counter() - start
         boxes[i] = box
+        if i > 0 and "score" in tracker.last_info:
+            scores[i], present[i] = tracker.last_info["score"], tracker.last_info["present"]
         if keep_info is True:
             infos.append(dict(tracker.last_info))
         elif keep_info:
             infos.append({k: tracker.last_info[k] for k in keep_info if k in tracker.last_info})
-    return TrackingRun(tracker.name, sequence.name, boxes, times, device_name(tracker.device), infos)
+    return TrackingRun(tracker.name, sequence.name, boxes, times, device_name(tracker.device), infos, scores, present)

@@ -41,6 +41,8 @@ class TemplateTracker(ObservationMapMixin, Tracker):
 
     deterministic = True
 
+    SCORE = "the best match: NCC in [-1, 1] (match='ncc'), minus the mean squared difference (match='ssd')"
+    PRESENCE_THRESHOLD = 0.5
     PARAMS = {
         "match": ("ncc", "ncc: normalised cross-correlation (insensitive to brightness and contrast); ssd: squared differences"),
         "update_rate": (0.0, "template <- (1 - r) template + r (new patch); 0 keeps the first frame's template"),
@@ -113,6 +115,8 @@ class IVTTracker(ObservationMapMixin, ParticleTrackerBase):
     """IVT-style tracker: grey 32x32 patches; the appearance model is a mean and a PCA basis updated
     incrementally with a forgetting factor; particles are weighted by exp(-reconstruction error / sigma^2)."""
 
+    SCORE = "minus the reconstruction error (mean squared residual) of the reported box's patch"
+    PRESENCE_THRESHOLD = -0.0025  # sigma^2 at the default sigma: where a particle's likelihood falls to 1/e
     PARAMS = {
         **ParticleTrackerBase.PF_PARAMS,
         "patch": (32, "side of the grey patches the subspace models"),
@@ -139,7 +143,9 @@ class IVTTracker(ObservationMapMixin, ParticleTrackerBase):
         sigma2 = self.params["sigma"] ** 2
         box = self.pf.step(lambda boxes: -host_float64(self.pca.reconstruction_error(self._patches(image, boxes))) / sigma2)
         self._record_particles()
-        self._buffer.append(self._patches(image, box[None]))
+        patch = self._patches(image, box[None])
+        self.last_info["score"] = -float(self.pca.reconstruction_error(patch)[0])
+        self._buffer.append(patch)
         if len(self._buffer) >= self.params["batch"]:
             self.pca.update(torch.cat(self._buffer))
             self._buffer = []
@@ -171,6 +177,7 @@ class DiscriminativeTracker(ObservationMapMixin, Tracker):
         "top_k": (5, "the box is the mean of the k best candidates"),
     }
     MAP_KIND = "classifier score (probability of 'object')"
+    SCORE = "the classifier's mean probability of 'object' over the top_k candidates"
     PATCH = 32
 
     def features(self, image, boxes) -> torch.Tensor:
@@ -216,7 +223,7 @@ class DiscriminativeTracker(ObservationMapMixin, Tracker):
         top = np.argsort(-s)[:p["top_k"]]
         box = cands[top].mean(axis=0)
         confidence = float(s[top].mean())
-        self.last_info.update(confidence=confidence, candidates=cands, candidate_scores=s)
+        self.last_info.update(score=confidence, confidence=confidence, candidates=cands, candidate_scores=s)
         if confidence > 0.5:  # learn from frames we trust, so errors do not teach the model
             self._collect(image, box)
             self._train(p["update_steps"])
@@ -234,6 +241,8 @@ class ColorParticleFilterTracker(ParticleTrackerBase):
     box is described by its Epanechnikov-weighted colour histogram p; its likelihood is
     exp(-lambda (1 - rho(p, q))), rho the Bhattacharyya coefficient with the target model q."""
 
+    SCORE = "the Bhattacharyya coefficient rho of the estimate's colour histogram with the target model"
+    PRESENCE_THRESHOLD = 0.7  # the rho above which the model is updated
     PARAMS = {
         **ParticleTrackerBase.PF_PARAMS,
         "bins": (8, "histogram bins per colour channel"),
@@ -263,7 +272,7 @@ class ColorParticleFilterTracker(ParticleTrackerBase):
         self._record_particles()
         p_est = self._hists(image, box[None])[0]
         rho = float(bhattacharyya(p_est, self.q))
-        self.last_info["rho"] = rho
+        self.last_info.update(rho=rho, score=rho)
         r = self.params["update_rate"]
         if r > 0 and rho > 0.7:
             self.q = (1 - r) * self.q + r * p_est
@@ -278,6 +287,8 @@ class MeanShiftTracker(Tracker):
 
     deterministic = True
 
+    SCORE = "the Bhattacharyya coefficient rho where mean shift converged"
+    PRESENCE_THRESHOLD = 0.7
     PARAMS = {
         "bins": (16, "histogram bins per colour channel"),
         "max_iter": (20, "mean-shift iterations per frame at most"),
@@ -306,7 +317,7 @@ class MeanShiftTracker(Tracker):
         cx, cy = x + w / 2, y + h / 2
         w, h = self._box[2] * s, self._box[3] * s
         self._box = np.array([cx - w / 2, cy - h / 2, w, h])
-        self.last_info.update(rho=best.rho, path=best.path, iterations=best.iterations)
+        self.last_info.update(rho=best.rho, score=best.rho, path=best.path, iterations=best.iterations)
         return self._box
 
 
@@ -318,6 +329,8 @@ class CamShiftTracker(Tracker):
 
     deterministic = True
 
+    SCORE = "the mean back-projection (probability of target colour) inside the reported box"
+    PRESENCE_THRESHOLD = 0.3
     PARAMS = {
         "bins": (16, "histogram bins per colour channel"),
         "search": (1.0, "back-projection is computed within this margin around the box, in box sizes"),
@@ -350,7 +363,7 @@ class CamShiftTracker(Tracker):
         cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2
         w, h = (1 - s) * self._box[2] + s * box[2], (1 - s) * self._box[3] + s * box[3]
         self._box = np.array([cx - w / 2, cy - h / 2, w, h])
-        self.last_info.update(rotated_box=rotated, mass=mass, back_projection=prob)
+        self.last_info.update(rotated_box=rotated, mass=mass, back_projection=prob, score=ms.window_mean(prob, self._box))
         return self._box
 
 

@@ -87,6 +87,7 @@ class DLTTracker(ObservationMapMixin, ParticleTrackerBase):
         "encoder_lr": (2e-4, "learning rate of the encoder during fine-tuning (0 freezes it)"),
     }
     MAP_KIND = "confidence (classifier's probability of 'object')"
+    SCORE = "the best particle's confidence (the classifier's probability of 'object')"
     REPRESENTATION = "sdae"  # the off-line pretrained encoder (the one thing the DBN tracker changes)
 
     def patches(self, image, boxes) -> torch.Tensor:
@@ -160,7 +161,7 @@ class DLTTracker(ObservationMapMixin, ParticleTrackerBase):
         if updated:
             self.last_info["loss"] = self._fine_tune(p["update_steps"])
             self.updates.append(self._frame)
-        self.last_info.update(confidence=best, candidates=scored["boxes"].cpu().numpy(), confidences=conf.cpu().numpy(),
+        self.last_info.update(score=best, confidence=best, candidates=scored["boxes"].cpu().numpy(), confidences=conf.cpu().numpy(),
                               updated=updated, collected=collected)
         return box
 

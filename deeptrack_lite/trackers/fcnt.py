@@ -48,6 +48,8 @@ class FCNTTracker(Tracker):
     GNet and an instance-level SNet predicting heat maps over a region around the last position, the switch
     to SNet when GNet's map shows a distractor, SNet updated online and GNet kept fixed."""
 
+    SCORE = "the peak of the deciding heat map (GNet's, or SNet's when a distractor shows)"
+    PRESENCE_THRESHOLD = 0.35  # collect_above: the peak above which a frame is trusted as a training sample
     PARAMS = {
         "backbone": ("efficientnet_lite0", "feature extractor: efficientnet_lite0 (bundled) or vgg16 (download)"),
         "backbone_weights": (None, "state-dict file for the backbone (None: its default)"),
@@ -272,7 +274,7 @@ class FCNTTracker(Tracker):
 
         roi = np.array([roi_center[0] - side / 2, roi_center[1] - side / 2, side, side])
         self.last_info.update(gnet_map=maps["gnet"][best].cpu().numpy(), snet_map=maps["snet"][best].cpu().numpy(),
-                              roi=roi, used=use, distractor_score=score, confidence=confidence,
+                              roi=roi, used=use, distractor_score=score, confidence=confidence, score=confidence,
                               scale=scales[best], updated=updated, collected=bool(collected))
         return np.concatenate([self.center - self.size / 2, self.size])
 

@@ -71,6 +71,8 @@ class MDNetTracker(ObservationMapMixin, Tracker):
         "success_threshold": (0.0, "a frame is a success when the target score (a logit) exceeds this"),
     }
     MAP_KIND = "fc6 score (logit of 'target')"
+    SCORE = "the target score: the mean fc6 logit of the top_k candidates (a success when > success_threshold)"
+    PRESENCE_THRESHOLD = 0.0
 
     # ------------------------------------------------------------------ features and scores
     def _region(self, image, around):

@@ -10,6 +10,7 @@ import numpy as np
 
 from ..boxes import clip_box
 from ..errors import TrackerError
+from ..motion.meanshift import window_mean
 from .base import Tracker, register_tracker
 
 
@@ -30,6 +31,7 @@ class OpenCVTracker(Tracker):
     initial box OpenCV refuses (``cv2.error``) becomes a :class:`TrackerError` that names it."""
 
     deterministic = True
+    SCORE = "OpenCV's own found/lost decision, 1 or 0: OpenCV's Python API exposes no confidence"
     CREATE: str = ""
     PARAMS_CLASS: str | None = None
     FIXED: dict = {}  # parameter values this adapter sets on purpose (documented per tracker)
@@ -79,6 +81,7 @@ class OpenCVTracker(Tracker):
             ok, rect = False, None
             self.last_info["error"] = str(exc).strip().splitlines()[-1]
         self.last_info["found"] = bool(ok)
+        self.last_info["score"] = 1.0 if ok else 0.0
         if ok and rect[2] > 0 and rect[3] > 0:
             self._box = np.asarray(rect, dtype=np.float64)
         return self._box
@@ -87,7 +90,8 @@ class OpenCVTracker(Tracker):
 @register_tracker("kcf", "OpenCV KCF (kernelized correlation filter), always taking the response peak")
 class KCFTracker(OpenCVTracker):
     """OpenCV's KCF. ``detect_thresh`` is 0 so it always moves to the response peak, as the original
-    KCF does (OpenCV's default 0.5 makes it report failure and stand still on weak peaks)."""
+    KCF does (OpenCV's default 0.5 makes it report failure and stand still on weak peaks). So its presence
+    score (OpenCV's found/lost) says "lost" only where even the response's peak is negative."""
 
     CREATE = "TrackerKCF_create"
     PARAMS_CLASS = "TrackerKCF_Params"
@@ -136,6 +140,8 @@ class _OpenCVHueTracker(Tracker):
     saturation or brightness masked out), back-projected on each frame."""
 
     deterministic = True
+    SCORE = "the mean back-projection (hue histogram, scaled to 0-1) inside the reported box"
+    PRESENCE_THRESHOLD = 0.3
     PARAMS = {
         "bins": (16, "hue histogram bins"),
         "min_saturation": (30, "pixels below this saturation (0-255) are ignored: grey has no reliable hue"),
@@ -167,13 +173,14 @@ class _OpenCVHueTracker(Tracker):
                 self.last_info["rotated_box"] = rotated
             else:
                 _, window = cv2.meanShift(prob, self._window, criteria)
-        except cv2.error as exc:  # an empty window: keep the last guess
-            self.last_info["error"] = str(exc).strip().splitlines()[-1]
+        except cv2.error as exc:  # an empty window: keep the last guess, and no target colour seen
+            self.last_info.update(error=str(exc).strip().splitlines()[-1], score=0.0)
             return self._box
         if window[2] > 0 and window[3] > 0:
             self._window = tuple(int(v) for v in window)
             self._box = np.asarray(window, dtype=np.float64)
         self.last_info["back_projection"] = prob
+        self.last_info["score"] = window_mean(prob, self._box) / 255.0
         return self._box
 
 

@@ -78,6 +78,7 @@ class SODLTTracker(Tracker):
     """Structured-output deep learning tracker: a pretrained CNN maps the search region to per-pixel objectness;
     a long-term and a short-term copy are fine-tuned online at two speeds and the more confident one answers."""
 
+    SCORE = "the answering network's confidence: the mean objectness inside its box"
     PARAMS = {
         "weights": (None, "objectness weight file (None: the package's shipped weights, from pretrain-sodlt)"),
         "pretrained": (True, "False: the head starts from random weights (the trunk stays ImageNet's)"),
@@ -218,7 +219,7 @@ class SODLTTracker(Tracker):
             updated.append("long")
         for name in updated:
             self.updates[name].append(self._frame)
-        self.last_info.update(confidence=confidence, network=winner, search_scale=scale, region=region,
+        self.last_info.update(score=confidence, confidence=confidence, network=winner, search_scale=scale, region=region,
                               confidences={name: found[name][2] for name in NETWORKS},
                               objectness=prob.numpy(), updated=updated)
         return box
