@@ -312,6 +312,30 @@ def _pretrain_sodlt(args) -> int:
         f"on {p['device']}"))
 
 
+def _train_siamfc(args) -> int:
+    from .training.siamfc import SiamFCTrainConfig, train_siamfc
+
+    dataset = _dataset(args.dataset, args.frames) if args.dataset else None
+    given = {"n_train": args.pairs, "n_val": args.val_pairs, "epochs": args.epochs, "batch_size": args.batch_size,
+             "lr": args.lr, "seed": args.seed}
+    return _pretrain(args, SiamFCTrainConfig, lambda config, out, **kw: train_siamfc(config, out, dataset=dataset, **kw),
+                     given, lambda p: (
+        f"wrote {args.out / 'siamfc.pt'}, siamfc.json (provenance) and siamfc_log.csv: on held-back pairs the response "
+        f"peak lies {p['final_val_center_error']:.1f} crop pixels from the target on average, within the positive "
+        f"radius on {100 * p['final_val_hit_rate']:.0f}% of pairs; {p['training_seconds']} s on {p['device']}"))
+
+
+def _train_recurrent(args) -> int:
+    from .training.recurrent import RecurrentTrainConfig, train_recurrent
+
+    given = {"n_clips": args.clips, "n_val": args.val_clips, "epochs_per_unroll": args.epochs_per_unroll,
+             "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed}
+    return _pretrain(args, RecurrentTrainConfig, train_recurrent, given, lambda p: (
+        f"wrote {args.out / 'recurrent.pt'}, recurrent.json (provenance) and recurrent_log.csv: mean IoU on held-back "
+        f"clips {p['final_val_iou']:.3f} (answering the box the crop is centred on: {p['final_val_iou_unmoved']:.3f}); "
+        f"{p['training_seconds']} s on {p['device']}"))
+
+
 def _train_mdnet(args) -> int:
     import shlex
     from dataclasses import asdict, replace
@@ -509,6 +533,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=None, help="seed of the samples, the new layers and dropout (default 0)")
     _add_run_options(p, "keep the checkpoint after the run")
     p.set_defaults(func=_train_mdnet)
+
+    p = sub.add_parser("train-siamfc", help="train SiamFC's Siamese network on pairs of frames from video",
+                       description="Crops exemplar/search pairs from videos (the synthetic scenarios drawn with seeds the "
+                       "benchmark does not use, or --dataset), computes the frozen ImageNet trunk's features once, and "
+                       "trains the shared embedding adjustment with the logistic loss on response maps; validates on "
+                       "held-back pairs. Writes OUT/siamfc.pt, OUT/siamfc.json (provenance) and OUT/siamfc_log.csv; "
+                       "resumable. Unset options take the defaults of SiamFCTrainConfig (seconds in fast mode).")
+    p.add_argument("--out", required=True, type=Path, help="output folder")
+    p.add_argument("--dataset", default=None, help="a folder of OTB / VOT / GOT-10k sequences to train on instead "
+                   "(its last tenth of sequences held back)")
+    p.add_argument("--frames", type=_positive_int, default=None, help="with --dataset: the first N frames of each")
+    p.add_argument("--pairs", type=int, default=None, help="training pairs (default 2400)")
+    p.add_argument("--val-pairs", type=int, default=None, help="held-back pairs (default 300)")
+    p.add_argument("--epochs", type=int, default=None, help="epochs (default 12)")
+    p.add_argument("--batch-size", type=int, default=None, help="minibatch size (default 16)")
+    p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default 0.001)")
+    p.add_argument("--seed", type=int, default=None, help="seed of the pairs and the initial weights (default 0)")
+    _add_run_options(p, "keep OUT/siamfc_checkpoint.pt after the run")
+    p.set_defaults(func=_train_siamfc)
+
+    p = sub.add_parser("train-recurrent", help="train the recurrent (Re3-style) tracker on unrolled video clips",
+                       description="Crops clips of consecutive frames from the synthetic scenarios (seeds the benchmark "
+                       "does not use), computes the frozen ImageNet trunk's features once, and trains the LSTM tracker "
+                       "with unrolls of growing length; validates on held-back clips. Writes OUT/recurrent.pt, "
+                       "OUT/recurrent.json (provenance) and OUT/recurrent_log.csv; resumable. Unset options take the "
+                       "defaults of RecurrentTrainConfig (seconds in fast mode).")
+    p.add_argument("--out", required=True, type=Path, help="output folder")
+    p.add_argument("--clips", type=int, default=None, help="training clips (default 480)")
+    p.add_argument("--val-clips", type=int, default=None, help="held-back clips (default 48)")
+    p.add_argument("--epochs-per-unroll", type=int, default=None, help="epochs at each unroll length (default 4)")
+    p.add_argument("--batch-size", type=int, default=None, help="minibatch size (default 16)")
+    p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default 0.001)")
+    p.add_argument("--seed", type=int, default=None, help="seed of the clips and the initial weights (default 0)")
+    _add_run_options(p, "keep OUT/recurrent_checkpoint.pt after the run")
+    p.set_defaults(func=_train_recurrent)
 
     p = sub.add_parser("calibrate-presence", help="choose each tracker's presence threshold on sequences where the "
                        "target leaves the view", description="Run trackers on the long-term synthetic sequences "

@@ -17,7 +17,7 @@ from deeptrack_lite.trackers import available_trackers, create_tracker, track, t
 from deeptrack_lite.trackers.presence import PRESENCE_FILE, calibrated_thresholds, is_present, presence_threshold
 
 SCORED = [n for n in available_trackers() if tracker_class(n).SCORE and not n.startswith("test")]
-NO_SCORE = {"identity"}  # no natural confidence: they never say "absent"
+NO_SCORE = {"identity", "recurrent"}  # no natural confidence: they never say "absent"
 
 
 def test_every_tracker_but_the_test_doubles_has_a_score():

@@ -7,7 +7,7 @@ from deeptrack_lite.trackers import Tracker, available_trackers, create_tracker,
 
 BASELINES = ["kcf", "csrt", "mil", "mosse"]
 CLASSIC = ["template", "ivt", "discriminative", "particle_filter", "meanshift", "camshift", "cv_meanshift", "cv_camshift"]
-DEEP = ["dlt", "dbn", "sodlt", "fcnt", "mdnet"]
+DEEP = ["dlt", "dbn", "sodlt", "fcnt", "mdnet", "siamfc", "recurrent", "hcf"]
 ALL = BASELINES + CLASSIC + DEEP + ["identity"]
 
 

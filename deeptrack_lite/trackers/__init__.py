@@ -2,7 +2,7 @@
 generic tracking loop. Importing this package registers every tracker it ships."""
 from .base import (IdentityTracker, Tracker, TrackingRun, available_trackers, create_tracker, describe_trackers,
                    register_tracker, track, tracker_class)
-from . import classic, dlt, fcnt, mdnet, opencv, sodlt  # noqa: F401  (registers the classic trackers, DLT and DBN, SO-DLT, FCNT, MDNet and the OpenCV baselines)
+from . import classic, dlt, fcnt, hcf, mdnet, opencv, recurrent, siamfc, sodlt  # noqa: F401  (registers the classic trackers, DLT and DBN, SO-DLT, FCNT, MDNet, SiamFC, the recurrent tracker, HCF and the OpenCV baselines)
 
 __all__ = ["IdentityTracker", "Tracker", "TrackingRun", "available_trackers", "create_tracker",
            "describe_trackers", "register_tracker", "track", "tracker_class"]

@@ -81,6 +81,62 @@ class ResumableRun:
                 "training_seconds": round(self.elapsed, 1), "device": device_name(self.device),
                 "torch": torch.__version__, "deeptrack_lite": __version__}
 
+    def start_model(self, net: torch.nn.Module, lr: float, seed: int) -> tuple[torch.optim.Optimizer, int]:
+        """The set-up of the trainers that learn one network with Adam: ``net`` moved to the run's device and
+        initialised from ``seed`` (:func:`~deeptrack_lite.models.seeded.reset_parameters`), its optimizer, and,
+        when a checkpoint is restored, its weights and optimizer state. Returns (optimizer, epochs already done)."""
+        from ..models.seeded import reset_parameters
+
+        net.to(self.device)
+        reset_parameters(net, torch.Generator(device=self.device).manual_seed(seed))
+        opt = torch.optim.Adam(net.parameters(), lr=lr)
+        ckpt = self.restore(net)
+        if ckpt is None:
+            return opt, 0
+        opt.load_state_dict(ckpt["optimizer"])
+        self.say(f"resuming from {self.checkpoint}: epoch {int(ckpt['epoch'])}")
+        return opt, int(ckpt["epoch"])
+
+    def sample_bar(self, total: int, what: str):
+        """A progress bar for computing the samples up front (None without progress)."""
+        if not self.progress:
+            return None
+        from tqdm.auto import tqdm
+        return tqdm(total=total, desc=f"cropping {what} and trunk features", unit=what.rstrip("s"), leave=False)
+
+    def minibatch_epochs(self, model, optimizer, n_samples: int, batch_loss, evaluate, *, epochs: int,
+                         batch_size: int, seed: int, start_epoch: int = 0, stop_after: int | None = None) -> bool:
+        """The epoch loop of the trainers that learn from samples computed up front (SO-DLT, SiamFC): epochs
+        ``start_epoch + 1 .. epochs`` of shuffled minibatches (the order from ``seed`` and the epoch, so a resumed
+        run draws what an uninterrupted one would), ``batch_loss(indices)`` per minibatch, then
+        ``evaluate() -> dict`` (held-back figures, logged with the epoch, its mean training loss and seconds), a
+        line said and a checkpoint. Returns False when ``stop_after`` epochs ran before the end (tests)."""
+        for epoch in range(start_epoch, epochs):
+            if stop_after is not None and epoch - start_epoch >= stop_after:
+                return False
+            self.start_unit()
+            order = torch.randperm(n_samples, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
+            batches = range(0, n_samples, batch_size)
+            if self.progress:
+                from tqdm.auto import tqdm
+                batches = tqdm(batches, desc=f"epoch {epoch + 1}/{epochs}", unit="batch", leave=False)
+            model.train()
+            total = 0.0
+            for i in batches:
+                idx = order[i:i + batch_size]
+                loss = batch_loss(idx)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                total += float(loss.detach()) * len(idx)
+            seconds = self.end_unit()
+            model.eval()
+            row = {"epoch": epoch + 1, "train_loss": total / n_samples, **evaluate(), "seconds": seconds}
+            self.log.append(row)
+            self.say(f"epoch {epoch + 1}: " + ", ".join(f"{k} {v:.4g}" for k, v in row.items() if k != "epoch"))
+            self.save(model, optimizer, epoch=epoch + 1)
+        return True
+
     def finish(self) -> None:
         """The final log, and the checkpoint removed (unless ``keep_checkpoint``): the weights are written."""
         self.write_log()
