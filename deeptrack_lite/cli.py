@@ -151,8 +151,6 @@ def _presence_report(results_dir, dataset, trackers, out) -> None:
         c, b = row["calibrated"], row["best"]
         tau = "always" if c["threshold"] is None else f"{c['threshold']:.4g}"
         print(f"{label:16s} {tau:>10s} {c['precision']:6.3f} {c['recall']:6.3f} {c['f_score']:6.3f} {b['f_score']:7.3f}")
-    for row in rows.values():  # JSON has no infinity: "every frame present" is null, as in presence.json
-        row["best"]["threshold"] = None if row["best"]["threshold"] == -float("inf") else row["best"]["threshold"]
     (out / "presence.json").write_text(json.dumps(rows, indent=1) + "\n")
     print(f"wrote {out / 'presence.json'}")
 

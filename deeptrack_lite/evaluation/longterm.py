@@ -83,9 +83,10 @@ class LongTermScore:
         return float(self.thresholds[self.best])
 
     def to_dict(self) -> dict:
+        """The best point; its threshold is None where calling every frame present scored best (JSON has no -inf)."""
         b = self.best
         return {"f_score": self.f_score, "precision": float(self.precision[b]), "recall": float(self.recall[b]),
-                "threshold": self.best_threshold}
+                "threshold": None if self.best_threshold == -math.inf else self.best_threshold}
 
 
 def long_term_scores(sequences, resolution: int = 100) -> LongTermScore:
@@ -133,17 +134,10 @@ def presence_frames(boxes, scores, ground_truth) -> tuple[np.ndarray, np.ndarray
 def evaluate_presence(results_dir, dataset, trackers=None) -> dict:
     """{tracker: :class:`LongTermScore`} from a results folder (:func:`~deeptrack_lite.evaluation.run_ope`'s
     layout, scores included) on ``dataset``'s sequences; ``trackers`` defaults to every tracker folder."""
-    from .ope import read_result
-
     results_dir = Path(results_dir)
     if trackers is None:
         trackers = sorted(p.name for p in results_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
-    out = {}
-    for label in trackers:
-        runs = [read_result(results_dir / label, seq) for seq in dataset]
-        out[label] = long_term_scores([presence_frames(r["boxes"], r["scores"], seq.ground_truth)
-                                       for r, seq in zip(runs, dataset)])
-    return out
+    return {label: long_term_scores(presence_sequences(results_dir, dataset, label)) for label in trackers}
 
 
 def presence_sequences(results_dir, dataset, tracker) -> list:
@@ -173,9 +167,7 @@ def calibrate_presence(trackers, dataset, work_dir, *, device="auto", progress: 
     for spec in specs:
         if not tracker_class(spec.name).SCORE:
             continue
-        best = long_term_scores(presence_sequences(work_dir, dataset, spec.label)).to_dict()
-        best["threshold"] = None if best["threshold"] == -math.inf else best["threshold"]
-        table[spec.label] = best
+        table[spec.label] = long_term_scores(presence_sequences(work_dir, dataset, spec.label)).to_dict()
     return table
 
 
@@ -183,8 +175,8 @@ def write_presence_calibration(path, table: dict, provenance: dict) -> Path:
     """Write :func:`calibrate_presence`'s table with how it was made (``provenance``: command, settings, machine)."""
     from ..fileio import atomic_write_text
 
-    def number(v):  # JSON has no infinities: -inf ("every frame present") is null, +inf ("none") the largest float
-        return None if v is None or v == -math.inf else 1.7e308 if v == math.inf else float(f"{v:.6g}")
+    def number(v):  # JSON has no infinity: +inf ("no frame present") is written as the largest float
+        return None if v is None else 1.7e308 if v == math.inf else float(f"{v:.6g}")
 
     clean = {name: {k: number(v) for k, v in entry.items()} for name, entry in table.items()}
     record = {"definition": "threshold of the best long-term tracking F-score (deeptrack_lite.evaluation.longterm); "
