@@ -77,3 +77,17 @@ def test_hcf_settings_that_cannot_work_are_clear_errors(small_sequence):
                                                                                       small_sequence.ground_truth[0])
     with pytest.raises(TrackerError, match="one weight each"):
         create_tracker("hcf", layer_weights=(1.0,)).init(small_sequence.frame(0), small_sequence.ground_truth[0])
+
+
+def test_the_spatial_filter_is_what_the_response_correlates_with():
+    """respond(z) equals the channel sum of the circular cross-correlation of z with spatial_filter()."""
+    torch.manual_seed(0)
+    x, z = torch.rand(3, 12, 10), torch.rand(3, 12, 10)
+    f = CorrelationFilter(sigma=1.5).fit(x)
+    h = f.spatial_filter()
+    assert h.shape == x.shape
+    explicit = torch.zeros(12, 10)
+    for dy in range(12):
+        for dx in range(10):
+            explicit[dy, dx] = (torch.roll(z, shifts=(-dy, -dx), dims=(1, 2)) * h).sum()
+    assert torch.allclose(f.respond(z), explicit, atol=1e-5)

@@ -99,3 +99,14 @@ def test_the_tracker_follows_the_target_and_its_memory_matters(small_sequence):
     assert not np.allclose(memoryless.boxes, run.boxes)
     assert all(info["reset"] for info in track(create_tracker("recurrent", reset_every=1), small_sequence.subsequence(0, 4),
                                                progress=False, keep_info=["reset"]).infos[1:])
+
+
+def test_answer_replays_the_tracker_and_another_memory_changes_it(small_sequence):
+    t = create_tracker("recurrent", reset_every=1000)
+    run = track(t, small_sequence, progress=False, keep_info=["state", "region"])
+    k = len(small_sequence) - 1
+    replay = t.answer(small_sequence.frame(k - 1), small_sequence.frame(k), run.infos[k]["region"], run.infos[k - 1]["state"])
+    assert np.allclose(replay, run.boxes[k], atol=1e-3)  # the same memory gives the tracker's own answer
+    empty = t.answer(small_sequence.frame(k - 1), small_sequence.frame(k), run.infos[k]["region"],
+                     [np.zeros(t.net.hidden)] * 2)
+    assert not np.allclose(empty, replay)

@@ -105,3 +105,34 @@ def test_the_tracker_follows_the_target_without_learning_online(small_sequence):
     assert info["response"].shape == (11, 11) and info["final_map"].shape == (11 * 8, 11 * 8)
     plain = create_tracker("siamfc", window_influence=0.0)
     assert np.isfinite(track(plain, small_sequence, progress=False).boxes).all()
+
+
+def test_response_cells_and_image_pixels_convert_both_ways(small_sequence):
+    t = create_tracker("siamfc")
+    t.init(small_sequence.frame(0), small_sequence.ground_truth[0])
+    region = t.search_regions()[1]
+    centre = region[:2] + region[2] / 2
+    U = t.window.shape[-1]
+    assert np.allclose(t.map_to_image(((U - 1) / 2, (U - 1) / 2), region), centre)  # the map's centre
+    point = centre + np.array([7.0, -3.0])
+    assert np.allclose(t.map_to_image(t.image_to_map(point, region), region), point)
+    t.update(small_sequence.frame(1))
+    info = t.last_info
+    assert info["responses"].shape[0] == len(t.params["scales"]) and info["regions"].shape == (len(t.params["scales"]), 4)
+    # locate() redoes the tracker's own decision from the kept maps
+    import torch
+    again = t.locate(torch.tensor(info["responses"]))
+    assert np.allclose(again["final"].numpy(), info["final_map"])
+
+
+def test_the_channels_last_trunk_computes_the_same_features_and_leaves_the_shared_one_alone():
+    from deeptrack_lite.models.siamfc import trunk_features
+    from deeptrack_lite.trackers.siamfc import channels_last_trunk
+
+    shared = backbone("efficientnet_lite0", "cpu")
+    fast = channels_last_trunk(shared)
+    assert fast is channels_last_trunk(shared) and fast.net is not shared.net
+    crops = torch.rand(2, 3, 64, 64)
+    for a, b in zip(trunk_features(shared, crops), trunk_features(fast, crops.contiguous(memory_format=torch.channels_last))):
+        assert torch.allclose(a, b, atol=1e-4)
+    assert shared.net._conv_stem.weight.is_contiguous()  # the cached trunk other trackers use keeps its layout

@@ -180,3 +180,13 @@ def test_fast_mode_shortens_the_benchmark(monkeypatch):
     assert benchmark_frames() == 40
     monkeypatch.setenv("DEEPTRACK_FAST", "0")
     assert benchmark_frames() == 150
+
+
+def test_visible_fraction_follows_the_occluders():
+    from deeptrack_lite.data import synthetic_sequence
+
+    hidden = synthetic_sequence("occluded", occlusion=0.9, n_frames=60, seed=103)
+    fractions = np.array([hidden.visible_fraction(t) for t in range(len(hidden))])
+    assert fractions.max() == pytest.approx(1.0) and fractions.min() < 0.2 and np.all((0 <= fractions) & (fractions <= 1))
+    clear = synthetic_sequence("clear", n_frames=20, seed=103)
+    assert all(clear.visible_fraction(t) == pytest.approx(1.0) for t in range(len(clear)))

@@ -379,6 +379,13 @@ class SyntheticSequence(Sequence):
             mask *= 1 - layer[..., 3]
         return mask
 
+    def visible_fraction(self, t: int) -> float:
+        """The share of the target's own pixels (its alpha) in frame ``t`` that no occluder covers: 1 when
+        nothing is in front of it, 0 when it is fully hidden or out of the frame."""
+        alpha = self._target_layer(t)[..., 3]
+        total = float(alpha.sum())
+        return float(self.target_mask(t).sum()) / total if total > 0 else 0.0
+
     # ------------------------------------------------------------------ rendering
     def _render(self, t: int) -> np.ndarray:
         c = self.config

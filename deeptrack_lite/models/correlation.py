@@ -55,9 +55,11 @@ class CorrelationFilter:
         self.numerator = None   # C x H x (W // 2 + 1) complex: Y conj(X^d)
         self.denominator = None  # H x (W // 2 + 1) real: sum_k |X^k|^2
         self._label = None
+        self.shape = None        # (H, W) of the patches it was learned on
 
     def _terms(self, x: torch.Tensor):
-        if self._label is None or self._label.shape != x.shape[-2:]:
+        if self.shape != tuple(x.shape[-2:]):
+            self.shape = tuple(x.shape[-2:])
             self._label = torch.fft.rfft2(gaussian_response(*x.shape[-2:], self.sigma, device=x.device))
         xf = torch.fft.rfft2(x)
         return self._label[None] * torch.conj(xf), (xf.real ** 2 + xf.imag ** 2).sum(dim=0)
@@ -75,6 +77,11 @@ class CorrelationFilter:
         a, b = self._terms(x)
         self.numerator = (1 - rate) * self.numerator + rate * a
         self.denominator = (1 - rate) * self.denominator + rate * b
+
+    def spatial_filter(self) -> torch.Tensor:
+        """The filter itself, C x H x W in cells: ``respond(z)`` is the sum over channels of the circular
+        cross-correlation of ``z^d`` with it (cell (0, 0) at the top left, as in the response)."""
+        return torch.fft.irfft2(torch.conj(self.numerator) / (self.denominator + self.lam), s=self.shape)
 
     def respond(self, z: torch.Tensor) -> torch.Tensor:
         """The response map (... x H x W, real) to features ``z`` (... x C x H x W): peaked where the target is,

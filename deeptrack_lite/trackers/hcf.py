@@ -131,7 +131,8 @@ class HCFTracker(Tracker):
         p = self.params
         image = image_to_tensor(image, self.device)
         scales = list(p["scales"])
-        per_layer = self.responses(self.features(image, self._windows(self.center, scales)))
+        windows = self._windows(self.center, scales)
+        per_layer = self.responses(self.features(image, windows))
         combined = self.combine(per_layer)
         with self.timed("scoring"):
             peaks = [subcell_peak(combined[i]) for i in range(len(scales))]
@@ -149,7 +150,7 @@ class HCFTracker(Tracker):
         with self.timed("training"):
             for name, f in feats.items():
                 self.filters[name].update(f[0], p["learning_rate"])
-        self.last_info.update(score=value, scale=scales[best], response=combined[best].cpu().numpy(),
+        self.last_info.update(score=value, scale=scales[best], window=windows[best], response=combined[best].cpu().numpy(),
                               layer_responses={k: r[best].cpu().numpy() for k, r in per_layer.items()})
         return np.concatenate([self.center - self.size / 2, self.size])
 

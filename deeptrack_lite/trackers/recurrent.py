@@ -61,6 +61,16 @@ class RecurrentTracker(Tracker):
         self._frame = 0
 
     @torch.no_grad()
+    def answer(self, previous_image, image, region, state) -> np.ndarray:
+        """The box the network reads in ``region`` of ``image`` (after ``previous_image``) from a given LSTM
+        ``state`` ((h, c), arrays or tensors), without changing the tracker: what another memory would have said."""
+        state = tuple(torch.as_tensor(v, dtype=torch.float32, device=self.device).reshape(1, -1) for v in state)
+        prev = self._maps(image_to_tensor(previous_image, self.device), np.asarray(region, dtype=np.float64))
+        cur = self._maps(image_to_tensor(image, self.device), np.asarray(region, dtype=np.float64))
+        out, _ = self.net.step(prev, cur, state)
+        return box_from_region(out[0].cpu().numpy(), region)
+
+    @torch.no_grad()
     def _update(self, image):
         image = image_to_tensor(image, self.device)
         self._frame += 1
@@ -78,7 +88,9 @@ class RecurrentTracker(Tracker):
         center = np.clip(box[:2] + box[2:] / 2, 0, [W, H])
         self.box = np.concatenate([center - size / 2, size])
         self.previous = image
-        self.last_info.update(region=region, crop_box01=out[0].cpu().numpy(), state_norm=float(self.state[0].norm()),
+        self.last_info.update(region=region, crop_box01=out[0].cpu().numpy(),
+                              state=tuple(v[0].cpu().numpy() for v in self.state),  # (h, c) after this frame
+                              state_norm=float(self.state[0].norm()),
                               reset=reset)
         return self.box
 

@@ -13,6 +13,8 @@ the package ships its weights). Online nothing is learned:
 """
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -27,6 +29,19 @@ from .pretrained import pretrained_loader
 
 #: ``siamfc_net(weights=None, device="cpu") -> (network, crop settings)``: the shipped weights, or those of ``weights``.
 siamfc_net = pretrained_loader(load_siamfc)
+
+_CHANNELS_LAST: dict = {}
+
+
+def channels_last_trunk(trunk):
+    """A copy of the frozen trunk whose layers use the channels-last memory layout: the same function, computed
+    in about 40% less time on a CPU (the shared trunk other trackers use is left as it is)."""
+    key = (trunk.name, str(trunk.device))
+    if key not in _CHANNELS_LAST:
+        fast = copy.copy(trunk)
+        fast.net = copy.deepcopy(trunk.net).to(memory_format=torch.channels_last)
+        _CHANNELS_LAST[key] = fast
+    return _CHANNELS_LAST[key]
 
 
 @register_tracker("siamfc", "SiamFC: a Siamese network trained off-line; cross-correlation, scale pyramid, cosine "
@@ -46,25 +61,30 @@ class SiamFCTracker(Tracker):
         "upsample": (8, "response upsampling factor, bicubic (SiamFC: 16)"),
     }
     min_size = 4.0
+    # SiamFC's own scale settings. A margin in logits instead (the scale must beat the current one by 2) scored
+    # better on synthetic scenarios but lost the target's size on real video (../shared/sequences): kept as published.
 
     def _embed(self, image, regions, size: int) -> torch.Tensor:
         with self.timed("features"):
-            crops = crop_and_resize(image, regions, size, device=self.device)
+            crops = crop_and_resize(image, regions, size, device=self.device).contiguous(memory_format=torch.channels_last)
             return self.net.embed(*trunk_features(self.trunk, crops))
 
-    def _regions(self, side_scales) -> np.ndarray:
-        sides = self.search_side * np.asarray(side_scales, dtype=np.float64)
+    def search_regions(self) -> np.ndarray:
+        """The square search regions (x, y, side, side) of the next frame: one per scale, around the last position."""
+        sides = self.search_side * np.asarray(self.params["scales"], dtype=np.float64)
         return np.stack([self.center[0] - sides / 2, self.center[1] - sides / 2, sides, sides], axis=1)
 
-    def response_maps(self, image) -> torch.Tensor:
-        """The raw response logits (one map per scale, R x R cells) of the search regions around the last position."""
-        x = self._embed(image_to_tensor(image, self.device), self._regions(self.params["scales"]), self.search_size)
+    def response_maps(self, image, regions=None) -> torch.Tensor:
+        """The raw response logits (one map per region, R x R cells) of the search regions (default:
+        :meth:`search_regions`)."""
+        regions = self.search_regions() if regions is None else regions
+        x = self._embed(image_to_tensor(image, self.device), regions, self.search_size)
         with self.timed("scoring"):
             return self.net.response(self.exemplar, x)
 
     def _init(self, image, box):
         p = self.params
-        self.trunk = load_backbone("efficientnet_lite0", self.device)
+        self.trunk = channels_last_trunk(load_backbone("efficientnet_lite0", self.device))
         self.net, crops = siamfc_net(p["weights"], self.device)
         self.context = crops["context"]
         self.search_size = int(crops["search_size"])
@@ -82,33 +102,61 @@ class SiamFCTracker(Tracker):
         window = cosine_window(U, U, device=self.device)
         self.window = window / window.sum()
 
+    def map_to_image(self, cell_xy, region) -> np.ndarray:
+        """An (x, y) cell of an upsampled response map of the search ``region`` -> image pixels (the map's centre
+        is the region's centre; a cell is ``STRIDE / upsample`` crop pixels)."""
+        U = self.window.shape[-1]
+        side = float(region[2])
+        centre = np.asarray(region[:2], dtype=np.float64) + side / 2
+        return centre + (np.asarray(cell_xy, dtype=np.float64) - (U - 1) / 2) * STRIDE / int(self.params["upsample"]) \
+            * side / self.search_size
+
+    def image_to_map(self, point_xy, region) -> np.ndarray:
+        """Image pixels -> the (x, y) cell of an upsampled response map of ``region`` (:meth:`map_to_image` undone)."""
+        U = self.window.shape[-1]
+        side = float(region[2])
+        centre = np.asarray(region[:2], dtype=np.float64) + side / 2
+        return (np.asarray(point_xy, dtype=np.float64) - centre) * self.search_size / side \
+            * int(self.params["upsample"]) / STRIDE + (U - 1) / 2
+
+    def locate(self, raw: torch.Tensor, window_influence: float | None = None) -> dict:
+        """From the raw response maps (one per scale, as :meth:`response_maps` gives them) to the decision:
+        each map upsampled, the peaks of scales other than 1 damped by ``scale_penalty``, the best scale's map
+        normalised and blended with the cosine window
+        (``window_influence``: the tracker's own when None). Returns ``best`` (the scale's
+        index), ``upsampled`` (scales x U x U), ``final`` (U x U) and ``peak`` ((x, y) cell of ``final``)."""
+        p = self.params
+        w = p["window_influence"] if window_influence is None else float(window_influence)
+        U = raw.shape[-1] * int(p["upsample"])
+        up = F.interpolate(raw[:, None], size=(U, U), mode="bicubic", align_corners=False)[:, 0]
+        penalty = torch.tensor([1.0 if s == 1.0 else p["scale_penalty"] for s in p["scales"]], device=up.device)
+        best = int(torch.argmax(up.flatten(1).max(dim=1).values * penalty))
+        r = up[best] - up[best].min()
+        r = r / r.sum().clamp_min(1e-12)
+        r = (1 - w) * r + w * self.window
+        py, px = divmod(int(torch.argmax(r)), U)
+        return {"best": best, "upsampled": up, "final": r, "peak": (px, py)}
+
     @torch.no_grad()
     def _update(self, image):
         p = self.params
         scales = list(p["scales"])
-        raw = self.response_maps(image)
+        regions = self.search_regions()
+        raw = self.response_maps(image, regions)
         with self.timed("scoring"):
-            U = raw.shape[-1] * int(p["upsample"])
-            up = F.interpolate(raw[:, None], size=(U, U), mode="bicubic", align_corners=False)[:, 0]
-            penalty = torch.tensor([1.0 if s == 1.0 else p["scale_penalty"] for s in scales], device=up.device)
-            best = int(torch.argmax(up.flatten(1).max(dim=1).values * penalty))
-            r = up[best] - up[best].min()
-            r = r / r.sum().clamp_min(1e-12)
-            r = (1 - p["window_influence"]) * r + p["window_influence"] * self.window
-            py, px = divmod(int(torch.argmax(r)), U)
-        # peak offset from the map's centre -> search crop pixels -> image pixels
+            found = self.locate(raw)
+        best = found["best"]
         scale = scales[best]
-        crop_to_image = self.search_side * scale / self.search_size
-        offset = (np.array([px, py]) - (U - 1) / 2) * STRIDE / int(p["upsample"]) * crop_to_image
         W, H = image_size(image)
-        self.center = np.clip(self.center + offset, 0, [W, H])
+        self.center = np.clip(self.map_to_image(found["peak"], regions[best]), 0, [W, H])
         s = (1 - p["scale_lr"]) + p["scale_lr"] * scale
         lo, hi = np.maximum(self.init_size / 5, 4.0), self.init_size * 5
         s = float(np.clip(s, np.max(lo / self.size), np.min(hi / self.size)))
         self.size, self.search_side = self.size * s, self.search_side * s
-        self.last_info.update(score=float(raw[best].max()), scale=scale, response=raw[best].cpu().numpy(),
-                              final_map=r.cpu().numpy())
+        # raw maps are a few cells wide: keep them all, so a notebook can redo the decision with other settings
+        self.last_info.update(score=float(raw[best].max()), scale=scale, responses=raw.cpu().numpy(), regions=regions,
+                              response=raw[best].cpu().numpy(), final_map=found["final"].cpu().numpy())
         return np.concatenate([self.center - self.size / 2, self.size])
 
 
-__all__ = ["SiamFCTracker", "siamfc_net"]
+__all__ = ["SiamFCTracker", "channels_last_trunk", "siamfc_net"]

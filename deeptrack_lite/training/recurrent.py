@@ -4,7 +4,7 @@ A clip is ``clip_length`` consecutive frames of one video in which the target st
 crop region is centred on the previous frame's box, moved at random by up to ``jitter`` box sizes (the tracker
 itself will not be exact), and the network must read the current frame's box in it. The trunk is frozen, so its
 maps of both crops of every step are computed once (float16). Training then goes through ``unrolls``: first
-the LSTM sees segments of 2 steps, then 4, 8 and 16 (Re3: "we begin with short unrolls and double them"), so it
+the LSTM sees segments of 2 steps, then 4, 8 and 16 (Re3 likewise starts with short unrolls and lengthens them), so it
 first learns to read one motion, then to carry appearance and motion through a longer stretch. Loss: L1 on the
 box's corners as fractions of the crop. Checkpointed after every epoch (resumable).
 """
