@@ -5,7 +5,7 @@ import pytest
 from deeptrack_lite.course import benchmark_runs as br
 from deeptrack_lite.data import synthetic_benchmark
 from deeptrack_lite.evaluation import run_ope
-from deeptrack_lite.evaluation.ope import read_result
+from deeptrack_lite.evaluation.ope import read_result, write_result
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +32,13 @@ def test_prefill_copies_fitting_runs_and_run_ope_reuses_them(two, tmp_path):
     again = br.prefill(tmp_path / "b", two, ["kcf"], source=shipped)  # a result already there is never replaced
     assert again.present == 1 and again.copied == 1
     assert "no shipped runs" in str(br.prefill(tmp_path / "c", two, source=tmp_path / "none.json.gz"))
+    # a result made by older code is replaced by a shipped run that fits, instead of being computed again
+    old = runs["kcf"]["CupHide"]
+    write_result(tmp_path / "d" / "kcf", "CupHide", old["boxes"], old["times"], old["info"], scores=old["scores"])
+    done = br.prefill(tmp_path / "d", two, ["kcf"], source=shipped)
+    assert done.copied == 2 and done.replaced == 1 and "1 outdated" in str(done)
+    assert read_result(tmp_path / "d" / "kcf", two["CupHide"])["info"]["code"] != "made by other code"
+    assert run_ope(["kcf"], two, tmp_path / "d", progress=False).skipped_runs == 2
 
 
 def test_a_broken_shipped_file_is_a_clear_error(tmp_path):

@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import DataError, DeepTrackError
-from ..evaluation.ope import read_result, run_ope, run_settings, settings_mismatch, tracker_specs, write_result
+from ..evaluation.ope import (read_result, run_ope, run_settings, settings_mismatch, stale_reason, tracker_specs,
+                              write_result)
 from ..fileio import atomic_write_bytes, make_folder
 from ..trackers import available_trackers
 from .studies import provenance
@@ -97,6 +98,7 @@ class Prefill:
     source: str | None = None
     copied: int = 0
     present: int = 0
+    replaced: int = 0  # of the copied: outdated results in the folder that a fitting shipped run replaced
     stale: dict = field(default_factory=dict)   # (tracker, sequence) -> why the shipped run does not fit
     missing: list = field(default_factory=list)  # (tracker, sequence) that nothing was shipped for
 
@@ -104,6 +106,8 @@ class Prefill:
         if self.source is None:
             return "no shipped runs for this benchmark: every run is computed here"
         text = f"{self.copied} shipped runs copied, {self.present} already in the results folder"
+        if self.replaced:
+            text += f" ({self.replaced} outdated results there replaced by shipped runs)"
         if self.stale:
             trackers = sorted({t for t, _ in self.stale})
             why = next(iter(self.stale.values()))
@@ -116,7 +120,8 @@ class Prefill:
 
 def prefill(results_dir, dataset, trackers=None, *, source=None) -> Prefill:
     """Copy into ``results_dir`` the shipped runs of ``trackers`` (default: :func:`benchmark_trackers`) on
-    ``dataset`` that fit the code here; results already in ``results_dir`` are never replaced. ``source``: a
+    ``dataset`` that fit the code here; results already in ``results_dir`` are kept when ``run_ope`` would reuse
+    them, and replaced by a fitting shipped run when it would not (made by older code, say). ``source``: a
     file from :func:`write_runs` (default: the shipped one for the dataset's frame count, if any)."""
     trackers = benchmark_trackers() if trackers is None else trackers
     out = Prefill()
@@ -129,9 +134,14 @@ def prefill(results_dir, dataset, trackers=None, *, source=None) -> Prefill:
     for spec in tracker_specs(trackers):
         for seq in dataset:
             run_dir = Path(results_dir) / spec.label
+            outdated = False
             if (run_dir / f"{seq.name}.txt").is_file():
-                out.present += 1
-                continue
+                # a result the code here would reuse is kept; an outdated one (made by older code, say) gives
+                # way to a shipped run that fits, rather than being computed again
+                if stale_reason(run_dir, seq, run_settings(spec, seq, 0)) is None:
+                    out.present += 1
+                    continue
+                outdated = True
             run = shipped.get(spec.label, {}).get(seq.name)
             if run is None:
                 out.missing.append((spec.label, seq.name))
@@ -143,6 +153,7 @@ def prefill(results_dir, dataset, trackers=None, *, source=None) -> Prefill:
             write_result(run_dir, seq.name, run["boxes"], run["times"], dict(run["info"], shipped=True),
                          scores=run.get("scores"))
             out.copied += 1
+            out.replaced += outdated
     return out
 
 
