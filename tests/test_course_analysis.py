@@ -200,3 +200,33 @@ def test_package_paths_in_study_settings_resolve_to_the_shipped_files():
     assert Path(params["weights"]) == default_mdnet_weights().with_name("mdnet_single_domain.pt")
     assert Path(params["weights"]).is_file()
     assert studies.resolve_params({"threshold": 0.5}) == {"threshold": 0.5}
+
+
+def test_every_tracker_is_on_the_speed_accuracy_map_once():
+    from deeptrack_lite.course import benchmark_runs, speed_accuracy
+
+    members = [t for ts in speed_accuracy.TRACKER_FAMILIES.values() for t in ts]
+    assert len(members) == len(set(members))
+    assert sorted(members) == sorted(benchmark_runs.benchmark_trackers())
+    assert speed_accuracy.tracker_family("hcf (three layers)") == speed_accuracy.tracker_family("hcf")
+    with pytest.raises(DeepTrackError):
+        speed_accuracy.tracker_family("nope")
+
+
+def test_the_pareto_front_keeps_what_nothing_beats_on_both_counts():
+    from deeptrack_lite.course.speed_accuracy import pareto_front, plot_speed_accuracy
+
+    rows = [{"tracker": "kcf", "fps": 100.0, "success_auc": 0.4, "device": "cpu"},
+            {"tracker": "mosse", "fps": 500.0, "success_auc": 0.3, "device": "cpu"},
+            {"tracker": "csrt", "fps": 20.0, "success_auc": 0.5, "device": "cpu"},
+            {"tracker": "mil", "fps": 10.0, "success_auc": 0.35, "device": "cpu"},    # beaten by kcf and csrt
+            {"tracker": "hcf", "fps": 20.0, "success_auc": 0.45, "device": "cpu"}]    # as fast as csrt, worse
+    assert sorted(pareto_front(rows)) == ["csrt", "kcf", "mosse"]
+    import matplotlib
+    matplotlib.use("Agg")
+    fig = plot_speed_accuracy(rows, dataset="test")
+    left, right = fig.axes
+    assert left.get_xscale() == "log" and "cpu" in left.get_title()
+    assert "no speed given" in right.get_title() and "0.702" in _texts(right)
+    with pytest.raises(DeepTrackError):
+        plot_speed_accuracy([{"tracker": "kcf", "fps": None, "success_auc": 0.4, "device": "cpu"}])

@@ -307,3 +307,46 @@ def test_show_prints_a_solution_and_refuses_unknown_names(capsys):
     assert "def box_deltas(box, target)" in capsys.readouterr().out
     with pytest.raises(DeepTrackError, match="target_score"):
         solutions.show("nonexistent")
+
+
+def test_correlation_exercises_name_the_usual_mistakes():
+    import torch
+    from scipy import signal
+
+    from deeptrack_lite.course.solutions import correlate, filter_response
+    from deeptrack_lite.models.correlation import CorrelationFilter, cross_correlation
+
+    assert ex.check_cross_correlation(correlate)
+    e, s = np.random.default_rng(0).normal(size=(2, 3, 3)), np.random.default_rng(1).normal(size=(2, 7, 6))
+    # the package's layer agrees with the solution
+    ours = cross_correlation(torch.tensor(e)[None], torch.tensor(s)[None])[0, 0].numpy()
+    assert np.allclose(correlate(e, s), ours)
+    flipped = lambda e, s: sum(signal.convolve2d(s[c], e[c], mode="valid") for c in range(len(e)))
+    assert "flipped" in str(ex.check_cross_correlation(flipped))
+    same = lambda e, s: sum(signal.correlate2d(s[c], e[c], mode="same") for c in range(len(e)))
+    assert "no padding" in str(ex.check_cross_correlation(same))
+    per_channel = lambda e, s: np.stack([signal.correlate2d(s[c], e[c], mode="valid") for c in range(len(e))])
+    assert "sum the channels" in str(ex.check_cross_correlation(per_channel))
+
+    assert ex.check_filter_response(filter_response)
+    # the package's filter, with its own Gaussian label, agrees with the solution
+    x, z = np.random.default_rng(2).normal(size=(3, 12, 10)), np.random.default_rng(3).normal(size=(3, 12, 10))
+    f = CorrelationFilter(sigma=1.5, lam=0.1).fit(torch.tensor(x, dtype=torch.float32))
+    label = f._label  # rfft2 of the Gaussian
+    y = torch.fft.irfft2(label, s=(12, 10)).numpy()
+    assert np.allclose(filter_response(x, y, z, 0.1), f.respond(torch.tensor(z, dtype=torch.float32)).numpy(), atol=1e-4)
+
+    def variant(conj=True, shared=True, lam_on=True, real=True):
+        def fn(x, y, z, lam):
+            X, Y, Z = np.fft.fft2(x), np.fft.fft2(y), np.fft.fft2(z)
+            num = Y[None] * (np.conj(X) if conj else X)
+            lam = lam if lam_on else 0.0
+            r = np.fft.ifft2((Z * num).sum(0) / ((np.abs(X) ** 2).sum(0) + lam)) if shared else \
+                np.fft.ifft2((Z * num / (np.abs(X) ** 2 + lam)).sum(0))
+            return np.real(r) if real else r
+        return fn
+
+    assert "conjugate" in str(ex.check_filter_response(variant(conj=False)))
+    assert "one denominator" in str(ex.check_filter_response(variant(shared=False)))
+    assert "add lam" in str(ex.check_filter_response(variant(lam_on=False)))
+    assert "real part" in str(ex.check_filter_response(variant(real=False)))

@@ -1,9 +1,10 @@
 """Course-only code, on top of the library: the exercises' automatic checks (``exercises``), their reference
 solutions for instructors (``solutions``) and the measurements behind notebook 04's three observations on CNN
 feature maps (``fcnt_analysis``), the separability measures behind notebook 05 (``representation``) and the
-notebooks' ablation studies with their shipped full-mode results (``studies``), and notebook 06's benchmark runs,
-shipped so that a lab session need not wait for them (``benchmark_runs``). The library layers never import
+notebooks' ablation studies with their shipped full-mode results (``studies``), notebook 06's benchmark runs,
+shipped so that a lab session need not wait for them (``benchmark_runs``), and notebook 07's speed/accuracy map
+(``speed_accuracy``). The library layers never import
 this package; notebooks do (``dtl.exercises`` is ``dtl.course.exercises``)."""
-from . import benchmark_runs, exercises, fcnt_analysis, representation, solutions, studies
+from . import benchmark_runs, exercises, fcnt_analysis, representation, solutions, speed_accuracy, studies
 
-__all__ = ["benchmark_runs", "exercises", "fcnt_analysis", "representation", "solutions", "studies"]
+__all__ = ["benchmark_runs", "exercises", "fcnt_analysis", "representation", "solutions", "speed_accuracy", "studies"]

@@ -613,3 +613,101 @@ def check_target_score(fn) -> CheckResult:
     if msgs:
         return CheckResult(name, False, msgs)
     return CheckResult(name, True, ["mean of the top 3: a score that one outlier cannot fake, and a smoother box"])
+
+
+def _explicit_correlation(exemplar: np.ndarray, search: np.ndarray) -> np.ndarray:
+    """The sliding-window dot product, written out: what the correlation exercise must equal."""
+    c, h, w = exemplar.shape
+    H, W = search.shape[1:]
+    out = np.zeros((H - h + 1, W - w + 1))
+    for i in range(H - h + 1):
+        for j in range(W - w + 1):
+            out[i, j] = float(np.sum(search[:, i:i + h, j:j + w] * exemplar))
+    return out
+
+
+def check_cross_correlation(fn) -> CheckResult:
+    """Exercise: ``fn(exemplar, search) -> response``: SiamFC's cross-correlation of a C x h x w exemplar over a
+    C x H x W search region, (H - h + 1) x (W - w + 1) dot products summed over the channels."""
+    name = "cross-correlation as a convolution"
+    rng = np.random.default_rng(7)
+    exemplar, search = rng.normal(size=(3, 3, 4)), rng.normal(size=(3, 8, 9))
+    got, failed = _attempt(name, fn, (exemplar.copy(), search.copy()), "return the response map")
+    if failed is not None:
+        return failed
+    try:
+        got = np.asarray(got.detach().cpu() if hasattr(got, "detach") else got, dtype=np.float64)
+    except (TypeError, ValueError):
+        return CheckResult(name, False, ["return an array (numpy or torch) of numbers"])
+    want = _explicit_correlation(exemplar, search)
+    got2d = got.squeeze()
+    if got2d.shape == want.shape and np.allclose(got2d, want, atol=1e-5):
+        return CheckResult(name, True, [f"{want.size} dot products of {exemplar.size} numbers each, in one call: the "
+                                        "exemplar is the kernel of a convolution layer"])
+    if got2d.shape == search.shape[1:]:
+        return CheckResult(name, False, ["no padding: the exemplar slides only where it lies wholly inside the search "
+                                         f"region, so the map is (H - h + 1) x (W - w + 1) = {want.shape}"])
+    if got2d.shape == (3, *want.shape):
+        return CheckResult(name, False, ["one map per channel: sum the channels' dot products into one map "
+                                         "(conv2d with a 1 x C x h x w weight does)"])
+    if got2d.shape != want.shape:
+        return CheckResult(name, False, [f"expected a {want.shape} map, got {got2d.shape}"])
+    if np.allclose(got2d, _explicit_correlation(exemplar[:, ::-1, ::-1], search), atol=1e-5):
+        return CheckResult(name, False, ["that is a convolution in the textbook sense: the kernel is flipped. A "
+                                         "cross-correlation compares the exemplar as it is (torch's conv2d does that)"])
+    if np.allclose(got2d * exemplar.size, want, atol=1e-5):
+        return CheckResult(name, False, ["that is the mean of the products: take their sum"])
+    return CheckResult(name, False, [f"expected e.g. response[0, 0] = {want[0, 0]:.4f}, got {got2d[0, 0]:.4f}"])
+
+
+def _filter_response(x, y, z, lam, *, conj_x=True, shared_denominator=True):
+    X, Y, Z = np.fft.fft2(x), np.fft.fft2(y), np.fft.fft2(z)
+    numerator = Y[None] * (np.conj(X) if conj_x else X)
+    power = np.abs(X) ** 2
+    if shared_denominator:
+        return np.real(np.fft.ifft2((Z * numerator).sum(axis=0) / (power.sum(axis=0) + lam)))
+    return np.real(np.fft.ifft2((Z * numerator / (power + lam)).sum(axis=0)))
+
+
+def check_filter_response(fn) -> CheckResult:
+    """Exercise: ``fn(x, y, z, lam) -> response``: the closed-form multi-channel correlation filter learned on
+    features ``x`` (C x H x W) for the desired response ``y`` (H x W), applied to features ``z``:
+    ``F^-1(sum_d Z^d Y conj(X^d) / (sum_k |X^k|^2 + lam))``."""
+    name = "a correlation filter in closed form"
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(2, 16, 16))
+    yy, xx = np.meshgrid(np.arange(16), np.arange(16), indexing="ij")
+    d2 = np.minimum(yy, 16 - yy) ** 2 + np.minimum(xx, 16 - xx) ** 2
+    y = np.exp(-d2 / (2 * 1.5 ** 2))  # peaked at cell (0, 0)
+    z = np.roll(x, shift=(3, 5), axis=(1, 2)) + 0.05 * rng.normal(size=x.shape)
+    lam = 0.5
+    got, failed = _attempt(name, fn, (x.copy(), y.copy(), z.copy(), lam), "return the H x W response map")
+    if failed is not None:
+        return failed
+    try:
+        got = np.asarray(got.detach().cpu() if hasattr(got, "detach") else got)
+    except (TypeError, ValueError):
+        return CheckResult(name, False, ["return an array of numbers"])
+    if np.iscomplexobj(got):
+        if np.allclose(np.real(got), _filter_response(x, y, z, lam), atol=1e-6):
+            return CheckResult(name, False, ["right, but complex: the response is real, return its real part"])
+        got = np.real(got)
+    got = got.astype(np.float64).squeeze()
+    want = _filter_response(x, y, z, lam)
+    if got.shape != want.shape:
+        return CheckResult(name, False, [f"expected a {want.shape} map, got {got.shape}"])
+    if np.allclose(got, want, atol=1e-6):
+        peak = np.unravel_index(np.argmax(got), got.shape)
+        return CheckResult(name, True, [f"the patch moved by (3, 5) cells and the peak is at {tuple(int(v) for v in peak)}: "
+                                        "one division per frequency did what a sliding window would"])
+    if np.allclose(got, _filter_response(x, y, z, lam, conj_x=False), atol=1e-6):
+        return CheckResult(name, False, ["take the complex conjugate of X (the training features): without it the "
+                                         "filter learns a convolution, and the peak lands in the mirrored place"])
+    if np.allclose(got, _filter_response(x, y, z, lam, shared_denominator=False), atol=1e-6):
+        return CheckResult(name, False, ["one denominator for all channels: sum |X^k|^2 over the channels k. A "
+                                         "denominator per channel learns C separate filters, each explaining the "
+                                         "whole response alone"])
+    if np.allclose(got, _filter_response(x, y, z, 0.0), atol=1e-6):
+        return CheckResult(name, False, ["add lam to the denominator: it keeps the filter small where the training "
+                                         "patch has little energy"])
+    return CheckResult(name, False, [f"expected e.g. response[3, 5] = {want[3, 5]:.4f}, got {got[3, 5]:.4f}"])

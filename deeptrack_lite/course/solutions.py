@@ -190,6 +190,23 @@ def tracking_f_score(overlaps, scores, visible, threshold):
     return float(precision), float(recall), float(f)
 
 
+def correlate(exemplar, search):
+    """SiamFC's cross-correlation: conv2d slides its weight over the input without flipping it."""
+    import torch
+    import torch.nn.functional as F
+
+    response = F.conv2d(torch.as_tensor(search)[None], torch.as_tensor(exemplar)[None])
+    return response[0, 0].numpy()
+
+
+def filter_response(x, y, z, lam):
+    """A multi-channel correlation filter in closed form (one training patch), applied to z."""
+    X, Y, Z = np.fft.fft2(x), np.fft.fft2(y), np.fft.fft2(z)
+    numerator = Y[None] * np.conj(X)                   # one per channel
+    denominator = (np.abs(X) ** 2).sum(axis=0) + lam   # shared by the channels
+    return np.real(np.fft.ifft2((Z * numerator).sum(axis=0) / denominator))
+
+
 # -------------------------------------------------------------------------------------------- the index
 #: solution name -> (notebook, the check in :mod:`.exercises` that grades it)
 CHECKS = {
@@ -214,6 +231,8 @@ CHECKS = {
     "vot_resets": ("06_evaluation", exercises.check_vot_resets),
     "expected_average_overlap": ("06_evaluation", exercises.check_expected_average_overlap),
     "tracking_f_score": ("06_evaluation", exercises.check_tracking_f_score),
+    "correlate": ("07_where_next", exercises.check_cross_correlation),
+    "filter_response": ("07_where_next", exercises.check_filter_response),
 }
 
 

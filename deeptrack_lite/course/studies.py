@@ -62,6 +62,19 @@ STUDIES = {
                    {"single-domain training": ("mdnet", {"weights": "package:weights/mdnet_single_domain.pt"}),
                     "no hard negative mining": ("mdnet", {"hard_negative_mining": False}),
                     "no box regression": ("mdnet", {"bbox_regression": False})}),
+    # notebook 07: one idea of each "where the field went next" tracker
+    "siamfc": Study("siamfc", "07_where_next", "what SiamFC's cosine window and scale pyramid are worth",
+                    ("siamfc", ("siamfc", {})),
+                    {"no cosine window (influence 0)": ("siamfc", {"window_influence": 0.0}),
+                     "one scale (no pyramid)": ("siamfc", {"scales": [1.0]})}),
+    "recurrent": Study("recurrent", "07_where_next", "what the recurrent tracker's memory, and resetting it, are worth",
+                       ("recurrent", ("recurrent", {})),
+                       {"no memory (reset every frame)": ("recurrent", {"reset_every": 1}),
+                        "never reset the memory": ("recurrent", {"reset_every": 1_000_000})}),
+    "hcf": Study("hcf", "07_where_next", "what three feature layers are worth against one",
+                 ("hcf (three layers)", ("hcf", {})),
+                 {"semantic layer only (stride 16)": ("hcf", {"layers": ["stride16"], "layer_weights": [1.0]}),
+                  "fine layer only (stride 4)": ("hcf", {"layers": ["stride4"], "layer_weights": [1.0]})}),
 }
 
 
