@@ -60,35 +60,40 @@ class RecurrentTracker(Tracker):
         self.previous = image
         self._frame = 0
 
+    def _step(self, previous, image, region, state):
+        """One network step on ``region`` of two frames (tensors) from ``state``: (the box in the image, the box as
+        fractions of the crop, the new state)."""
+        prev, cur = self._maps(previous, region), self._maps(image, region)
+        with self.timed("scoring"):
+            out, state = self.net.step(prev, cur, state)
+        box01 = out[0].cpu().numpy()
+        return box_from_region(box01, region), box01, state
+
     @torch.no_grad()
     def answer(self, previous_image, image, region, state) -> np.ndarray:
         """The box the network reads in ``region`` of ``image`` (after ``previous_image``) from a given LSTM
         ``state`` ((h, c), arrays or tensors), without changing the tracker: what another memory would have said."""
         state = tuple(torch.as_tensor(v, dtype=torch.float32, device=self.device).reshape(1, -1) for v in state)
-        prev = self._maps(image_to_tensor(previous_image, self.device), np.asarray(region, dtype=np.float64))
-        cur = self._maps(image_to_tensor(image, self.device), np.asarray(region, dtype=np.float64))
-        out, _ = self.net.step(prev, cur, state)
-        return box_from_region(out[0].cpu().numpy(), region)
+        box, _, _ = self._step(image_to_tensor(previous_image, self.device), image_to_tensor(image, self.device),
+                               np.asarray(region, dtype=np.float64), state)
+        return box
 
     @torch.no_grad()
     def _update(self, image):
         image = image_to_tensor(image, self.device)
         self._frame += 1
         region = crop_region(self.box, self.context)
-        prev, cur = self._maps(self.previous, region), self._maps(image, region)
         reset = self._frame % max(int(self.params["reset_every"]), 1) == 0
-        with self.timed("scoring"):
-            if reset:
-                self.state = self.first_state
-            out, self.state = self.net.step(prev, cur, self.state)
-        box = box_from_region(out[0].cpu().numpy(), region)
+        if reset:
+            self.state = self.first_state
+        box, box01, self.state = self._step(self.previous, image, region, self.state)
         # a regressor can answer a degenerate box: keep the size within reason, the centre inside the image
         W, H = image_size(image)
         size = np.clip(box[2:], np.maximum(self.init_size / 5, 4.0), self.init_size * 5)
         center = np.clip(box[:2] + box[2:] / 2, 0, [W, H])
         self.box = np.concatenate([center - size / 2, size])
         self.previous = image
-        self.last_info.update(region=region, crop_box01=out[0].cpu().numpy(),
+        self.last_info.update(region=region, crop_box01=box01,
                               state=tuple(v[0].cpu().numpy() for v in self.state),  # (h, c) after this frame
                               state_norm=float(self.state[0].norm()),
                               reset=reset)
