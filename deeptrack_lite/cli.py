@@ -85,6 +85,14 @@ def _dataset(spec: str, frames=None, sequences: str = "", attributes_file=None, 
     return dataset
 
 
+def _job_options(args) -> dict:
+    """Where the benchmark's jobs run: this process, a child process with a time limit, or Dask workers."""
+    if args.workers and args.scheduler:
+        raise DeepTrackError("give --workers (a Dask cluster on this machine) or --scheduler (a running one), not both")
+    return {"job_timeout": args.job_timeout or None, "workers": args.workers, "scheduler": args.scheduler,
+            "threads_per_worker": args.threads_per_worker}
+
+
 def _benchmark(args) -> int:
     import time
 
@@ -105,7 +113,7 @@ def _benchmark(args) -> int:
     else:
         specs = tracker_specs(args.trackers or DEFAULT_BENCHMARK_TRACKERS)
         report = run_ope(specs, dataset, out / "results", seeds=seeds, device=args.device, overwrite=args.overwrite,
-                         time_limit=args.time_limit or None)
+                         **_job_options(args))
     wall = time.perf_counter() - start
     print(f"\n{dataset.name}: {len(dataset)} sequences, {sum(len(s) for s in dataset)} frames; wall time {wall:.1f} s\n")
     print(report.table(by=args.rank_by))
@@ -193,7 +201,7 @@ def _benchmark_vot(args, dataset, out, start) -> int:
         report = evaluate_vot(Path(args.rescore), dataset, trackers=trackers)
     else:
         report = run_vot(tracker_specs(args.trackers or DEFAULT_BENCHMARK_TRACKERS), dataset, out / "results",
-                         device=args.device)
+                         device=args.device, **_job_options(args))
     print(f"\n{dataset.name}: {len(dataset)} sequences, {sum(len(s) for s in dataset)} frames; wall time "
           f"{time.perf_counter() - start:.1f} s\n")
     print(report.table())
@@ -335,6 +343,7 @@ def _train_recurrent(args) -> int:
 
 
 def _train_mdnet(args) -> int:
+    import os
     import shlex
     from dataclasses import asdict, replace
 
@@ -357,11 +366,21 @@ def _train_mdnet(args) -> int:
             described.append(f"{len(ds)} sequences of {spec}")
         sequences += list(ds)
     command = "python -m deeptrack_lite " + " ".join(shlex.quote(a) for a in args.argv)
-    print(f"{len(sequences)} domains; settings: " + ", ".join(f"{k}={v}" for k, v in asdict(config).items()))
+    writes = int(os.environ.get("RANK", "0")) == 0  # under torchrun only rank 0 speaks (and writes)
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if writes:
+        print(f"{len(sequences)} domains" + (f" over {world} processes" if world > 1 else "") + "; settings: "
+              + ", ".join(f"{k}={v}" for k, v in asdict(config).items()))
     result = train_mdnet(Dataset("domains", sequences), config, args.out, device=args.device, resume=not args.no_resume,
                          command=command, data="; ".join(described), keep_checkpoint=args.keep_checkpoint,
-                         weights_name=args.name)
+                         weights_name=args.name, stop_after=args.stop_after, progress=writes)
     p = result.provenance
+    if not writes:
+        return 0
+    if not p:
+        print(f"\nstopped after cycle {result.log[-1]['cycle'] if result.log else 0} of {config.cycles}; run the same "
+              f"command again to go on from {args.out / (Path(args.name).stem + '_checkpoint.pt')}")
+        return 0
     print(f"\nwrote {args.out / args.name}, its .json (provenance) and log: last cycles' training loss "
           f"{p['final_loss']:.3f}, accuracy {p['final_accuracy']:.3f}, after {p['training_seconds']} s on {p['device']}")
     return 0
@@ -410,9 +429,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rank-by", default="success_auc", choices=["success_auc", "precision_20px", "normalized_precision", "fps"])
     p.add_argument("--overwrite", action="store_true", help="run again even where results exist (results made with "
                    "other settings, seeds, frames or package version are always run again)")
-    p.add_argument("--time-limit", type=_seconds, default=0, metavar="SECONDS", help="run each tracker run in its own "
-                   "process and stop it after SECONDS, recording it as failed (a tracker that hangs cannot stop the "
-                   "benchmark); 0, the default, runs everything in this process")
+    p.add_argument("--workers", type=_positive_int, default=None, metavar="N", help="run the (tracker, sequence, seed) "
+                   "jobs on a Dask cluster of N worker processes on this machine (the dashboard address is printed when "
+                   "bokeh is installed); default: one after the other in this process")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="run the jobs on a running Dask cluster, e.g. "
+                   "tcp://host:8786 (its workers must see the dataset at the same path; see the README)")
+    p.add_argument("--threads-per-worker", type=_positive_int, default=None, metavar="T", help="torch threads per job "
+                   "with --workers or --scheduler (default with --workers: the cores divided among the workers)")
+    p.add_argument("--job-timeout", "--time-limit", type=_seconds, default=0, metavar="SECONDS", help="stop a run "
+                   "after SECONDS and record it as failed (a tracker that hangs cannot stop the benchmark): without "
+                   "--workers or --scheduler the runs then go to a child process; on Dask workers the limit is always "
+                   "on (default there: 4 hours); 0, the default, runs everything in this process")
     p.add_argument("--rescore", default=None, metavar="RESULTS_DIR", help="score an existing results folder "
                    "(<tracker>/<sequence>.txt, e.g. from got10k or pytracking) instead of running trackers")
     p.set_defaults(func=_benchmark)
@@ -511,7 +538,11 @@ def build_parser() -> argparse.ArgumentParser:
                        "the shared layers and that domain's branch. Writes OUT/NAME (learned weights), its .json "
                        "(provenance: this command, settings, data, final figures) and NAME_log.csv (loss and "
                        "accuracy per iteration and domain); a checkpoint after every cycle lets an interrupted run "
-                       "resume. Unset options take the defaults of MDNetTrainConfig (two cycles in fast mode).")
+                       "resume. Unset options take the defaults of MDNetTrainConfig (two cycles in fast mode). "
+                       "Several processes train together under torchrun (torchrun --standalone --nproc_per_node N -m "
+                       "deeptrack_lite train-mdnet ...): the domains are dealt out among them, the shared layers' "
+                       "gradients are averaged (DistributedDataParallel: gloo on CPUs, NCCL on GPUs) and rank 0 writes "
+                       "the files; a checkpoint resumes in any number of processes.")
     p.add_argument("--out", required=True, type=Path, help="output folder")
     p.add_argument("--name", default="mdnet.pt", help="weight file name (default mdnet.pt)")
     p.add_argument("--domains", default="synthetic", help="comma-separated: 'synthetic' (the synthetic benchmark's "
@@ -528,6 +559,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr-fc", type=float, default=None, help="Adam learning rate of fc4-fc6 (default 1e-3)")
     p.add_argument("--train-blocks", type=int, default=None, help="Lite0 blocks trained below fc4 (default 2)")
     p.add_argument("--single-domain", action="store_true", help="one branch for all sequences (the ablation)")
+    p.add_argument("--stop-after", type=_positive_int, default=None, metavar="CYCLES", help="stop after this many "
+                   "cycles in this call, keeping the checkpoint (a batch job's time slot); the same command goes on")
     p.add_argument("--seed", type=int, default=None, help="seed of the samples, the new layers and dropout (default 0)")
     _add_run_options(p, "keep the checkpoint after the run")
     p.set_defaults(func=_train_mdnet)

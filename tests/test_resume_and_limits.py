@@ -1,7 +1,5 @@
 """Resume never reuses a result made otherwise; a run that hangs or kills its process cannot stop a benchmark."""
 import json
-import os
-import signal
 import time
 
 import numpy as np
@@ -11,41 +9,7 @@ from deeptrack_lite.cli import main
 from deeptrack_lite.data import synthetic_benchmark
 from deeptrack_lite.evaluation import run_ope
 from deeptrack_lite.evaluation.ope import read_result
-from deeptrack_lite.trackers import Tracker, register_tracker
-
-
-@register_tracker("test_hang", "test double: never returns from its first update (like OpenCV MIL on a tiny box)")
-class HangTracker(Tracker):
-    deterministic = True
-
-    def _init(self, image, box):
-        self._box = box
-
-    def _update(self, image):
-        while True:
-            time.sleep(0.05)
-
-
-@register_tracker("test_suicide", "test double: kills its own process on the first update")
-class SuicideTracker(Tracker):
-    deterministic = True
-
-    def _init(self, image, box):
-        self._box = box
-
-    def _update(self, image):
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
-@register_tracker("test_raise", "test double: raises on the first update")
-class RaisingTracker(Tracker):
-    deterministic = True
-
-    def _init(self, image, box):
-        self._box = box
-
-    def _update(self, image):
-        raise RuntimeError("boom")
+from doubles import HangTracker, RaisingTracker, SuicideTracker  # noqa: F401 - registers test_hang, test_suicide, test_raise
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +64,7 @@ def test_another_seed_or_package_version_is_run_again(two, tmp_path):
 
 def test_a_hanging_run_and_a_dying_run_are_failures_and_the_others_finish(two, tmp_path):
     start = time.perf_counter()
-    report = run_ope(["test_hang", "test_suicide", "identity"], two, tmp_path, progress=False, time_limit=3)
+    report = run_ope(["test_hang", "test_suicide", "identity"], two, tmp_path, progress=False, job_timeout=3)
     assert time.perf_counter() - start < 60
     hang = report.failures[("test_hang", "CatLight", None)]
     died = report.failures[("test_suicide", "CupHide", None)]
@@ -109,10 +73,10 @@ def test_a_hanging_run_and_a_dying_run_are_failures_and_the_others_finish(two, t
     assert [r["tracker"] for r in report.summary()] == ["identity"] and len(report.scores) == 2
     # an isolated run writes its result; one that raises is reported with its message, as in-process runs are
     report = run_ope(["mil"], synthetic_benchmark(n_frames=4, names=["CatLight"]), tmp_path / "x", progress=False,
-                     time_limit=30)
+                     job_timeout=30)
     assert not report.failures and (tmp_path / "x" / "mil" / "CatLight.txt").is_file()
     report = run_ope(["test_raise"], synthetic_benchmark(n_frames=4, names=["CatLight"]), tmp_path / "y",
-                     progress=False, time_limit=30)
+                     progress=False, job_timeout=30)
     assert next(iter(report.failures.values())) == "RuntimeError: boom"
 
 
@@ -168,7 +132,7 @@ def test_ctrl_c_prints_one_line(tmp_path, capsys, monkeypatch):
 
 def test_isolated_runs_write_the_same_results_as_in_process_runs(two, tmp_path):
     a = run_ope(["particle_filter", "kcf"], two, tmp_path / "a", progress=False)
-    b = run_ope(["particle_filter", "kcf"], two, tmp_path / "b", progress=False, time_limit=120)
+    b = run_ope(["particle_filter", "kcf"], two, tmp_path / "b", progress=False, job_timeout=120)
     for key, score in a.scores.items():
         assert np.array_equal(score.boxes, b.scores[key].boxes)
 

@@ -18,9 +18,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
-import os
 import sys
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -261,62 +259,64 @@ def settings_mismatch(info: dict, settings: dict) -> str | None:
     return None
 
 
-def _run_one(cls: type, spec: TrackerSpec, seq, run_dir, device, settings: dict) -> None:
-    """One tracker on one sequence, its result written atomically (in this process or a child)."""
+_CACHED_SEQUENCE: dict = {}  # the last sequence's decoded frames, kept for the next tracker on it
+
+
+def cached_sequence(sequence, key) -> object:
+    """``sequence`` with its frames kept in memory (:meth:`Sequence.cached`) for as long as jobs ask for the same
+    ``key``: trackers that run one after the other on one sequence decode or render its frames once. One sequence
+    is kept at a time; :func:`release_cached_sequence` lets it go."""
+    if key not in _CACHED_SEQUENCE:
+        _CACHED_SEQUENCE.clear()
+        _CACHED_SEQUENCE[key] = sequence.cached()
+    return _CACHED_SEQUENCE[key]
+
+
+def release_cached_sequence() -> None:
+    _CACHED_SEQUENCE.clear()
+
+
+def check_job_code(cls: type, settings: dict) -> None:
+    """A job must run the code its result will be labelled with: the package version and the tracker's code
+    fingerprint where it runs must be those in ``settings`` (computed where the benchmark was started). A Dask
+    worker with another checkout or version of the package would otherwise store its results as this code's."""
+    here = {"deeptrack_lite": __version__, "code": code_fingerprint(cls.__module__) if settings.get("code") else None}
+    for key, value in here.items():
+        if settings.get(key) != value:
+            raise TrackerError(f"this process has {key} {value!r} for {settings['tracker']!r}, but the benchmark was "
+                               f"started with {settings.get(key)!r}: install the same deeptrack_lite where the jobs run")
+
+
+def run_tracker_job(cls: type, spec: TrackerSpec, seq, device, settings: dict) -> dict:
+    """One OPE job: ``cls`` with ``spec``'s parameters and the seed in ``settings`` over ``seq``, from its first
+    frame. Returns what :func:`write_result` stores: boxes, times, presence scores and the info record (the
+    settings, the device, FPS, init time, whether the tracker is repeatable, the torch threads it had). Runs
+    wherever the job goes (this process, a runner process, a Dask worker); the caller writes the files."""
+    import torch
+
+    check_job_code(cls, settings)
+    seq = cached_sequence(seq, (seq.name, settings["frames"], settings["ground_truth_sha1"], str(seq.path)))
     tracker = cls(device=device, seed=settings["seed"], **spec.params)
     run = track(tracker, seq, progress=False)
     info = dict(settings, device=run.device, fps=run.fps, init_time=float(run.times[0]),
-                repeatable=type(tracker).repeatable)
-    write_result(run_dir, seq.name, run.boxes, run.times, info, scores=run.scores)
+                repeatable=type(tracker).repeatable, torch_threads=torch.get_num_threads())
+    return {"boxes": run.boxes, "times": run.times, "scores": run.scores, "info": info}
 
 
-def _child(conn, *args) -> None:  # pragma: no cover - runs in the child process
-    try:
-        _run_one(*args)
-    except BaseException as exc:
-        conn.send("".join(traceback.format_exception_only(type(exc), exc)).strip())
-        conn.close()
-        os._exit(1)
-    conn.close()
-    os._exit(0)
+def _write_job_result(run_dir, sequence_name: str, result: dict) -> None:
+    write_result(run_dir, sequence_name, result["boxes"], result["times"], result["info"], scores=result["scores"])
 
 
-def _run_isolated(time_limit: float, *args) -> str | None:
-    """Run :func:`_run_one` in a child process killed after ``time_limit`` seconds, so that a tracker which
-    hangs in C++ (and ignores Ctrl-C) cannot stop the benchmark. Returns None, or why the run failed."""
-    import multiprocessing as mp
-
-    # Not fork: a process forked after torch has run its OpenMP threads can deadlock in the child. A fork
-    # server is a clean process with the package imported, forked once per run; spawn where there is none.
-    if "forkserver" in mp.get_all_start_methods():
-        ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["deeptrack_lite.evaluation.ope"])
-    else:  # pragma: no cover - Windows
-        ctx = mp.get_context("spawn")
-    receive, send = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=_child, args=(send, *args), daemon=True)
-    child.start()
-    send.close()
-    try:
-        child.join(time_limit)
-    finally:
-        if child.is_alive():
-            child.kill()
-            child.join()
-            if not sys.exc_info()[0]:
-                return f"time limit: no result after {time_limit:g} s; the run was stopped"
-    try:
-        message = receive.recv() if receive.poll() else None
-    except EOFError:  # the child died without a word (killed, or crashed in C++)
-        message = None
-    if child.exitcode == 0:
-        return None
-    how = f"killed by signal {-child.exitcode}" if child.exitcode < 0 else f"exit code {child.exitcode}"
-    return message or f"the run's process died ({how})"
+def _copy_for_seed(results_dir, spec: TrackerSpec, seq, first, seed) -> None:
+    """A deterministic tracker's result for its first seed, stored again for ``seed`` (seeds cannot change it)."""
+    stored = read_result(_run_dir(results_dir, spec.label, first), seq)
+    write_result(_run_dir(results_dir, spec.label, seed), seq.name, stored["boxes"], stored["times"],
+                 dict(stored["info"], reused_for_seed=seed), scores=stored["scores"])
 
 
 def run_ope(trackers, dataset: Dataset, results_dir, *, seeds=None, device="auto", progress: bool = True,
-            overwrite: bool = False, time_limit: float | None = None):
+            overwrite: bool = False, job_timeout: float | None = None, workers: int | None = None,
+            scheduler=None, threads_per_worker: int | None = None, executor=None):
     """Run every tracker on every sequence (and seed), one pass from the first frame, then score.
 
     - ``trackers``: see :func:`tracker_specs`. ``seeds``: seeds for stochastic trackers; each run is
@@ -325,14 +325,25 @@ def run_ope(trackers, dataset: Dataset, results_dir, *, seeds=None, device="auto
     - Results already on disk are reused only when their ``info`` file says they were made with the same
       tracker, parameters, seed, frames, package version and tracker code (:func:`run_settings`); otherwise they are run
       again, and the report lists them in ``recomputed`` with the reason. ``overwrite=True`` runs everything.
-    - ``time_limit`` (seconds): each run goes to a child process that is stopped after that long, so a
-      tracker that hangs is recorded as failed and the others go on. None runs in this process. A child loads
-      its tracker's weights anew, which adds to the first frame's time (and so to the FPS figure).
+    - Each (tracker, sequence, seed) run is an independent job (:func:`run_tracker_job`), and each finished job's
+      result is written at once, atomically; so where the jobs run changes nothing in the files but the times:
+      - by default one after the other in this process;
+      - ``job_timeout`` (seconds): in a child process that is stopped when a run takes longer, so a tracker that
+        hangs is recorded as failed and the others go on. A child loads its tracker's weights anew, which adds to
+        the first frame's time (and so to the FPS figure);
+      - ``workers=N``: on a Dask ``LocalCluster`` of N worker processes, each with ``threads_per_worker`` torch
+        threads (default: the cores divided among them) and each run stopped after ``job_timeout`` (default
+        four hours);
+      - ``scheduler``: on a running Dask cluster, its address (``"tcp://host:8786"``) or a ``distributed.Client``;
+        the workers must reach the dataset at the same path (synthetic sequences are rendered where they run);
+      - ``executor``: any :mod:`deeptrack_lite.jobs` executor, kept open for the caller.
     - A tracker that fails on a sequence does not stop the benchmark: the failure is recorded in
       ``report.failures`` and that sequence is left without a result.
 
     Returns an :class:`~deeptrack_lite.evaluation.report.OPEReport`.
     """
+    from ..jobs import Job, make_executor
+
     specs = tracker_specs(trackers)
     make_folder(results_dir)
     seed_list = list(seeds) if seeds is not None else [None]
@@ -341,59 +352,81 @@ def run_ope(trackers, dataset: Dataset, results_dir, *, seeds=None, device="auto
         from tqdm.auto import tqdm
         bar = tqdm(total=len(specs) * len(seed_list) * len(dataset), desc="OPE", unit="run")
     say = bar.write if bar is not None else (lambda text: print(text, file=sys.stderr))
+
+    def done(label: str, name: str) -> None:
+        if bar is not None:
+            bar.set_postfix_str(f"{label} on {name}")
+            bar.update(1)
+
     failures, recomputed = {}, {}
     skipped = 0
+    jobs, copies = [], {}  # copies: (label, sequence) -> the seeds that take the first seed's result once it exists
     # sequence by sequence, so each sequence's frames are decoded (or rendered) once for all trackers
-    jobs = ((spec, seed, seq) for seq in dataset for spec in specs for seed in seed_list)
-    cached = {}
-    for spec, seed, seq in jobs:
-        if seq.name not in cached:
-            cached.clear()
-            cached[seq.name] = seq.cached()
-        seq = cached[seq.name]
-        run_dir = _run_dir(results_dir, spec.label, seed)
-        if bar is not None:
-            bar.set_postfix_str(f"{spec.label} on {seq.name}")
-        try:
-            cls = tracker_class(spec.name)
-        except TrackerError as exc:
-            failures[(spec.label, seq.name, seed)] = f"{type(exc).__name__}: {exc}"
-            if bar is not None:
-                bar.update(1)
-            continue
-        first = seed_list[0]
-        first_dir = _run_dir(results_dir, spec.label, first)
-        settings = run_settings(spec, seq, first if cls.deterministic else seed)
-        # stale_reason checks a stored result's frame count and settings; None for a stored one means reusable
-        stale = None if overwrite else stale_reason(run_dir, seq, settings)
-        if stale is None and not overwrite and (run_dir / f"{seq.name}.txt").is_file():
-            skipped += 1
-        elif cls.deterministic and seed != first and (first_dir / f"{seq.name}.txt").is_file() \
-                and stale_reason(first_dir, seq, settings) is None:
-            # seeds cannot change a deterministic run: the first seed's result stands for this one
-            stored = read_result(first_dir, seq)
-            write_result(run_dir, seq.name, stored["boxes"], stored["times"], dict(stored["info"], reused_for_seed=seed),
-                         scores=stored["scores"])
-        else:
-            if stale is not None:
-                recomputed[(spec.label, seq.name, seed)] = stale
-                say(f"{spec.label} on {seq.name}" + (f" (seed {seed})" if seed is not None else "")
-                    + f": the stored result is not reused ({stale}); running it again")
-            # the class itself goes to a child (a tracker registered by a user's module is found there too), and
-            # the sequence as it came (lazy frames), not the cached copy
-            args = (cls, spec, (seq if time_limit is None else dataset[seq.name]), run_dir, device, settings)
+    for seq in dataset:
+        for spec in specs:
             try:
-                error = _run_isolated(time_limit, *args) if time_limit else _run_one(*args)
-            except KeyboardInterrupt:
-                raise
-            except Exception as exc:  # one broken run must not cost the others
-                error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-            if error:
-                failures[(spec.label, seq.name, seed)] = error
+                cls = tracker_class(spec.name)
+            except TrackerError as exc:
+                for seed in seed_list:
+                    failures[(spec.label, seq.name, seed)] = f"{type(exc).__name__}: {exc}"
+                    done(spec.label, seq.name)
+                continue
+            first = seed_list[0]
+            first_dir = _run_dir(results_dir, spec.label, first)
+            first_planned = False
+            for seed in seed_list:
+                run_dir = _run_dir(results_dir, spec.label, seed)
+                settings = run_settings(spec, seq, first if cls.deterministic else seed)
+                # stale_reason checks a stored result's frame count and settings; None for a stored one means reusable
+                stale = None if overwrite else stale_reason(run_dir, seq, settings)
+                if stale is None and not overwrite and (run_dir / f"{seq.name}.txt").is_file():
+                    skipped += 1
+                    done(spec.label, seq.name)
+                    continue
+                if cls.deterministic and seed != first:
+                    # seeds cannot change a deterministic run: the first seed's result stands for this one
+                    if first_planned:
+                        copies.setdefault((spec.label, seq.name), []).append(seed)
+                        continue
+                    if (first_dir / f"{seq.name}.txt").is_file() and stale_reason(first_dir, seq, settings) is None:
+                        _copy_for_seed(results_dir, spec, seq, first, seed)
+                        done(spec.label, seq.name)
+                        continue
+                if stale is not None:
+                    recomputed[(spec.label, seq.name, seed)] = stale
+                    say(f"{spec.label} on {seq.name}" + (f" (seed {seed})" if seed is not None else "")
+                        + f": the stored result is not reused ({stale}); running it again")
+                # the class itself goes with the job (a tracker registered by a user's module is found where it
+                # runs too), and the sequence as it came (lazy frames)
+                jobs.append(Job((spec.label, seq.name, seed), run_tracker_job, (cls, spec, seq, device, settings)))
+                first_planned = first_planned or seed == first
+
+    specs_by_label = {s.label: s for s in specs}
+    sequences = {s.name: s for s in dataset}
+    own = executor is None and bool(jobs)  # no cluster is started when every result is there already
+    if own:
+        executor = make_executor(workers=workers, scheduler=scheduler, job_timeout=job_timeout,
+                                 threads_per_worker=threads_per_worker, progress=progress, say=say)
+    try:
+        for outcome in (executor.run(jobs) if jobs else ()):
+            label, name, seed = outcome.job.key
+            waiting = copies.pop((label, name), []) if seed == seed_list[0] else []
+            if outcome.ok:
+                _write_job_result(_run_dir(results_dir, label, seed), name, outcome.value)
+                for other in waiting:
+                    _copy_for_seed(results_dir, specs_by_label[label], sequences[name], seed, other)
+            else:
+                failures[outcome.job.key] = outcome.error
+                for other in waiting:
+                    failures[(label, name, other)] = f"its seed-{seed} run, which stands for every seed, failed"
+            for _ in range(1 + len(waiting)):
+                done(label, name)
+    finally:
+        if own:
+            executor.close()
+        release_cached_sequence()
         if bar is not None:
-            bar.update(1)
-    if bar is not None:
-        bar.close()
+            bar.close()
     report = evaluate(results_dir, dataset, trackers=[s.label for s in specs], seeds=seeds)
     report.failures.update(failures)
     report.recomputed.update(recomputed)

@@ -417,43 +417,82 @@ def _vot_settings(spec, sequence, skip: int, failure_overlap: float) -> dict:
             "failure_overlap": float(failure_overlap)}
 
 
+def run_vot_job(cls: type, spec, seq, device, skip: int, failure_overlap: float, settings: dict) -> SupervisedRun:
+    """One VOT job: ``cls`` with ``spec``'s parameters (seed 0) over ``seq`` with resets (:func:`run_supervised`),
+    wherever the job runs; the caller writes the trajectory."""
+    from .ope import cached_sequence, check_job_code
+
+    check_job_code(cls, settings)
+    seq = cached_sequence(seq, (seq.name, settings["frames"], settings["ground_truth_sha1"], str(seq.path)))
+    return run_supervised(cls(device=device, seed=0, **spec.params), seq, skip=skip, failure_overlap=failure_overlap)
+
+
 def run_vot(trackers, dataset, results_dir, *, device="auto", skip: int = 5, failure_overlap: float = 0.0,
-            burnin: int = 10, interval=None, progress: bool = True) -> VOTReport:
+            burnin: int = 10, interval=None, progress: bool = True, job_timeout: float | None = None,
+            workers: int | None = None, scheduler=None, threads_per_worker: int | None = None,
+            executor=None) -> VOTReport:
     """Every tracker over every sequence with VOT's resets, resumable: a trajectory already in ``results_dir``
     (the toolkit's layout, :func:`trajectory_path`) made with the same settings and code is reused, as
     :func:`~deeptrack_lite.evaluation.run_ope` reuses its results. A run that raises is recorded in
-    ``report.failed`` and the others go on."""
+    ``report.failed`` and the others go on. Each (tracker, sequence) run is a job, run where ``run_ope`` runs its
+    jobs (``job_timeout``, ``workers``, ``scheduler``, ``threads_per_worker``, ``executor``: see there)."""
     import json
 
-    from ..errors import DeepTrackError
-    from ..trackers import create_tracker
-    from .ope import settings_mismatch, tracker_specs
+    from ..errors import TrackerError
+    from ..jobs import Job, make_executor
+    from ..trackers import tracker_class
+    from .ope import release_cached_sequence, settings_mismatch, tracker_specs
 
     specs = tracker_specs(trackers)
-    jobs = [(spec, seq) for spec in specs for seq in dataset]
+    bar = None
     if progress:
         from tqdm.auto import tqdm
-        jobs = tqdm(jobs, desc="VOT", unit="run")
-    failed = {}
-    for spec, seq in jobs:
-        path = trajectory_path(results_dir, spec.label, seq.name)
-        info_path = path.with_name(path.stem + "_info.json")
-        settings = _vot_settings(spec, seq, skip, failure_overlap)
-        if path.is_file() and info_path.is_file():
+        bar = tqdm(total=len(specs) * len(dataset), desc="VOT", unit="run")
+    failed, jobs = {}, []
+    for seq in dataset:  # sequence by sequence, so that a sequence's frames are decoded once for all trackers
+        for spec in specs:
+            path = trajectory_path(results_dir, spec.label, seq.name)
+            info_path = path.with_name(path.stem + "_info.json")
+            settings = _vot_settings(spec, seq, skip, failure_overlap)
+            if path.is_file() and info_path.is_file():
+                try:
+                    if settings_mismatch(json.loads(info_path.read_text()), settings) is None:
+                        if bar is not None:
+                            bar.update(1)
+                        continue
+                except ValueError:
+                    pass
             try:
-                if settings_mismatch(json.loads(info_path.read_text()), settings) is None:
-                    continue
-            except ValueError:
-                pass
-        try:
-            run = run_supervised(create_tracker(spec.name, device=device, seed=0, **spec.params), seq, skip=skip,
-                                 failure_overlap=failure_overlap)
-        except DeepTrackError as exc:
-            failed[(spec.label, seq.name)] = str(exc)
-            continue
-        make_folder(path.parent)
-        atomic_write_text(info_path, json.dumps(settings, indent=1) + "\n")
-        write_trajectory(path, run)
+                cls = tracker_class(spec.name)
+            except TrackerError as exc:
+                failed[(spec.label, seq.name)] = str(exc)
+                if bar is not None:
+                    bar.update(1)
+                continue
+            jobs.append(Job((spec.label, seq.name), run_vot_job, (cls, spec, seq, device, skip, failure_overlap, settings)))
+    own = executor is None and bool(jobs)  # no cluster is started when every result is there already
+    if own:
+        executor = make_executor(workers=workers, scheduler=scheduler, job_timeout=job_timeout,
+                                 threads_per_worker=threads_per_worker, progress=progress, say=(bar.write if bar is not None else None))
+    try:
+        for outcome in (executor.run(jobs) if jobs else ()):
+            label, name = outcome.job.key
+            if outcome.ok:
+                path = trajectory_path(results_dir, label, name)
+                make_folder(path.parent)
+                atomic_write_text(path.with_name(path.stem + "_info.json"), json.dumps(outcome.job.args[-1], indent=1) + "\n")
+                write_trajectory(path, outcome.value)
+            else:
+                failed[(label, name)] = outcome.error
+            if bar is not None:
+                bar.set_postfix_str(f"{label} on {name}")
+                bar.update(1)
+    finally:
+        if own:
+            executor.close()
+        release_cached_sequence()
+        if bar is not None:
+            bar.close()
     report = evaluate_vot(results_dir, dataset, trackers=[s.label for s in specs], burnin=burnin, interval=interval)
     report.failed.update(failed)
     return report
@@ -479,4 +518,4 @@ def evaluate_vot(results_dir, dataset, *, trackers=None, burnin: int = 10, inter
     return VOTReport(dataset.name, summaries, failed)
 
 
-__all__ += ["VOTReport", "evaluate_vot", "run_vot"]
+__all__ += ["VOTReport", "evaluate_vot", "run_vot", "run_vot_job"]
