@@ -435,7 +435,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="run the jobs on a running Dask cluster, e.g. "
                    "tcp://host:8786 (its workers must see the dataset at the same path; see the README)")
     p.add_argument("--threads-per-worker", type=_positive_int, default=None, metavar="T", help="torch threads per job "
-                   "with --workers or --scheduler (default with --workers: the cores divided among the workers)")
+                   "with --workers or --scheduler (default with --workers: the cores divided among the workers; with "
+                   "--scheduler: 1)")
     p.add_argument("--job-timeout", "--time-limit", type=_seconds, default=0, metavar="SECONDS", help="stop a run "
                    "after SECONDS and record it as failed (a tracker that hangs cannot stop the benchmark): without "
                    "--workers or --scheduler the runs then go to a child process; on Dask workers the limit is always "
