@@ -48,6 +48,17 @@ def test_workers_write_the_serial_run_s_result_files(three, tmp_path):
     assert _result_files(tmp_path / "vot-serial") == _result_files(tmp_path / "vot-dask")
 
 
+def test_workers_give_any_tracker_s_serial_files_at_the_serial_run_s_thread_count(three, tmp_path):
+    """hcf's boxes depend on the torch thread count (multi-threaded sums round otherwise): with the serial run's
+    count on the workers, they are the same files."""
+    run_ope(["hcf", "siamfc"], three, tmp_path / "serial", progress=False)
+    run_ope(["hcf", "siamfc"], three, tmp_path / "dask", progress=False, workers=2,
+            threads_per_worker=torch.get_num_threads())
+    assert _result_files(tmp_path / "serial") == _result_files(tmp_path / "dask")
+    info = json.loads((tmp_path / "dask" / "hcf" / "info" / "CupHide.json").read_text())
+    assert info["torch_threads"] == torch.get_num_threads()
+
+
 def test_a_hanging_job_and_a_dying_job_on_workers_are_failures_and_the_others_finish(three, tmp_path):
     start = time.perf_counter()
     report = run_ope(["test_hang", "test_suicide", "identity", "test_raise"], three, tmp_path, progress=False,

@@ -326,7 +326,9 @@ def run_ope(trackers, dataset: Dataset, results_dir, *, seeds=None, device="auto
       tracker, parameters, seed, frames, package version and tracker code (:func:`run_settings`); otherwise they are run
       again, and the report lists them in ``recomputed`` with the reason. ``overwrite=True`` runs everything.
     - Each (tracker, sequence, seed) run is an independent job (:func:`run_tracker_job`), and each finished job's
-      result is written at once, atomically; so where the jobs run changes nothing in the files but the times:
+      result is written at once, atomically; so where the jobs run changes nothing in the files but the times, at
+      the same number of threads per run (at another, trackers whose numbers go through multi-threaded sums may
+      give other boxes, as in a serial run with other threads; the info file records ``torch_threads``):
       - by default one after the other in this process;
       - ``job_timeout`` (seconds): in a child process that is stopped when a run takes longer, so a tracker that
         hangs is recorded as failed and the others go on. A child loads its tracker's weights anew, which adds to
