@@ -220,7 +220,24 @@ def _serve(threads: int) -> None:  # pragma: no cover - runs in the child proces
 
 
 # ---------------------------------------------------------------------------------------------- executors
-class InProcessExecutor:
+class Executor:
+    """What every executor offers: ``run(jobs)`` yields a :class:`JobOutcome` per job as each finishes; ``close()``
+    stops what it started (also as a context manager)."""
+
+    def run(self, jobs: Iterable[Job]) -> Iterator[JobOutcome]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class InProcessExecutor(Executor):
     """Jobs one after the other in this process; with ``job_timeout`` (seconds) in one :class:`JobRunner` child
     instead, each stopped after that long."""
 
@@ -254,12 +271,6 @@ class InProcessExecutor:
             self._runner.close()
             self._runner = None
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
 
 _WORKER_RUNNERS: dict = {}
 _WORKER_LOCK = threading.Lock()
@@ -286,7 +297,7 @@ def _open_payload(payload: bytes):
     return fn(*args)
 
 
-class DaskExecutor:
+class DaskExecutor(Executor):
     """Jobs as Dask futures: on a ``LocalCluster`` of ``workers`` processes (each running one job at a time), or
     on an existing cluster, ``scheduler`` (an address such as ``tcp://host:8786`` or a ``distributed.Client``).
 
@@ -377,12 +388,6 @@ class DaskExecutor:
             self._cluster.close()
             self._cluster = None
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
 
 def _dask_failure(exc: BaseException) -> str:
     if type(exc).__name__ == "KilledWorker":
@@ -406,7 +411,7 @@ def make_executor(*, workers: int | None = None, scheduler=None, job_timeout: fl
                         progress=progress, say=say)
 
 
-__all__ = ["DEFAULT_WORKER_JOB_TIMEOUT", "DaskExecutor", "InProcessExecutor", "Job", "JobOutcome", "JobRunner",
+__all__ = ["DEFAULT_WORKER_JOB_TIMEOUT", "DaskExecutor", "Executor", "InProcessExecutor", "Job", "JobOutcome", "JobRunner",
            "describe_exception", "make_executor"]
 
 

@@ -19,6 +19,7 @@ import ast
 import hashlib
 import json
 import sys
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -287,6 +288,23 @@ def check_job_code(cls: type, settings: dict) -> None:
                                f"started with {settings.get(key)!r}: install the same deeptrack_lite where the jobs run")
 
 
+def run_jobs(jobs, executor=None, **options):
+    """The outcomes of ``jobs`` as they finish, on ``executor`` (left open) or, when there is a job to run, on one
+    made from ``options`` (:func:`deeptrack_lite.jobs.make_executor`) and closed at the end; the sequence cache is
+    released at the end too. Close the generator (``contextlib.closing``) so that happens on an interruption."""
+    from ..jobs import make_executor
+
+    own = executor is None and bool(jobs)  # no cluster is started when every result is there already
+    if own:
+        executor = make_executor(**options)
+    try:
+        yield from (executor.run(jobs) if jobs else ())
+    finally:
+        if own:
+            executor.close()
+        release_cached_sequence()
+
+
 def run_tracker_job(cls: type, spec: TrackerSpec, seq, device, settings: dict) -> dict:
     """One OPE job: ``cls`` with ``spec``'s parameters and the seed in ``settings`` over ``seq``, from its first
     frame. Returns what :func:`write_result` stores: boxes, times, presence scores and the info record (the
@@ -344,7 +362,7 @@ def run_ope(trackers, dataset: Dataset, results_dir, *, seeds=None, device="auto
 
     Returns an :class:`~deeptrack_lite.evaluation.report.OPEReport`.
     """
-    from ..jobs import Job, make_executor
+    from ..jobs import Job
 
     specs = tracker_specs(trackers)
     make_folder(results_dir)
@@ -405,28 +423,24 @@ def run_ope(trackers, dataset: Dataset, results_dir, *, seeds=None, device="auto
 
     specs_by_label = {s.label: s for s in specs}
     sequences = {s.name: s for s in dataset}
-    own = executor is None and bool(jobs)  # no cluster is started when every result is there already
-    if own:
-        executor = make_executor(workers=workers, scheduler=scheduler, job_timeout=job_timeout,
-                                 threads_per_worker=threads_per_worker, progress=progress, say=say)
+    options = dict(workers=workers, scheduler=scheduler, job_timeout=job_timeout, threads_per_worker=threads_per_worker,
+                   progress=progress, say=say)
     try:
-        for outcome in (executor.run(jobs) if jobs else ()):
-            label, name, seed = outcome.job.key
-            waiting = copies.pop((label, name), []) if seed == seed_list[0] else []
-            if outcome.ok:
-                _write_job_result(_run_dir(results_dir, label, seed), name, outcome.value)
-                for other in waiting:
-                    _copy_for_seed(results_dir, specs_by_label[label], sequences[name], seed, other)
-            else:
-                failures[outcome.job.key] = outcome.error
-                for other in waiting:
-                    failures[(label, name, other)] = f"its seed-{seed} run, which stands for every seed, failed"
-            for _ in range(1 + len(waiting)):
-                done(label, name)
+        with closing(run_jobs(jobs, executor, **options)) as outcomes:
+            for outcome in outcomes:
+                label, name, seed = outcome.job.key
+                waiting = copies.pop((label, name), []) if seed == seed_list[0] else []
+                if outcome.ok:
+                    _write_job_result(_run_dir(results_dir, label, seed), name, outcome.value)
+                    for other in waiting:
+                        _copy_for_seed(results_dir, specs_by_label[label], sequences[name], seed, other)
+                else:
+                    failures[outcome.job.key] = outcome.error
+                    for other in waiting:
+                        failures[(label, name, other)] = f"its seed-{seed} run, which stands for every seed, failed"
+                for _ in range(1 + len(waiting)):
+                    done(label, name)
     finally:
-        if own:
-            executor.close()
-        release_cached_sequence()
         if bar is not None:
             bar.close()
     report = evaluate(results_dir, dataset, trackers=[s.label for s in specs], seeds=seeds)

@@ -437,11 +437,12 @@ def run_vot(trackers, dataset, results_dir, *, device="auto", skip: int = 5, fai
     ``report.failed`` and the others go on. Each (tracker, sequence) run is a job, run where ``run_ope`` runs its
     jobs (``job_timeout``, ``workers``, ``scheduler``, ``threads_per_worker``, ``executor``: see there)."""
     import json
+    from contextlib import closing
 
     from ..errors import TrackerError
-    from ..jobs import Job, make_executor
+    from ..jobs import Job
     from ..trackers import tracker_class
-    from .ope import release_cached_sequence, settings_mismatch, tracker_specs
+    from .ope import run_jobs, settings_mismatch, tracker_specs
 
     specs = tracker_specs(trackers)
     bar = None
@@ -470,27 +471,24 @@ def run_vot(trackers, dataset, results_dir, *, device="auto", skip: int = 5, fai
                     bar.update(1)
                 continue
             jobs.append(Job((spec.label, seq.name), run_vot_job, (cls, spec, seq, device, skip, failure_overlap, settings)))
-    own = executor is None and bool(jobs)  # no cluster is started when every result is there already
-    if own:
-        executor = make_executor(workers=workers, scheduler=scheduler, job_timeout=job_timeout,
-                                 threads_per_worker=threads_per_worker, progress=progress, say=(bar.write if bar is not None else None))
+    options = dict(workers=workers, scheduler=scheduler, job_timeout=job_timeout, threads_per_worker=threads_per_worker,
+                   progress=progress, say=bar.write if bar is not None else None)
     try:
-        for outcome in (executor.run(jobs) if jobs else ()):
-            label, name = outcome.job.key
-            if outcome.ok:
-                path = trajectory_path(results_dir, label, name)
-                make_folder(path.parent)
-                atomic_write_text(path.with_name(path.stem + "_info.json"), json.dumps(outcome.job.args[-1], indent=1) + "\n")
-                write_trajectory(path, outcome.value)
-            else:
-                failed[(label, name)] = outcome.error
-            if bar is not None:
-                bar.set_postfix_str(f"{label} on {name}")
-                bar.update(1)
+        with closing(run_jobs(jobs, executor, **options)) as outcomes:
+            for outcome in outcomes:
+                label, name = outcome.job.key
+                if outcome.ok:
+                    path = trajectory_path(results_dir, label, name)
+                    make_folder(path.parent)
+                    atomic_write_text(path.with_name(path.stem + "_info.json"),
+                                      json.dumps(outcome.job.args[-1], indent=1) + "\n")
+                    write_trajectory(path, outcome.value)
+                else:
+                    failed[(label, name)] = outcome.error
+                if bar is not None:
+                    bar.set_postfix_str(f"{label} on {name}")
+                    bar.update(1)
     finally:
-        if own:
-            executor.close()
-        release_cached_sequence()
         if bar is not None:
             bar.close()
     report = evaluate_vot(results_dir, dataset, trackers=[s.label for s in specs], burnin=burnin, interval=interval)
