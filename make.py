@@ -3,6 +3,9 @@
 
     python3 make.py lab     set up .venv (pinned versions) and open JupyterLab on notebooks/
     python3 make.py test    set up .venv and run every test, notebooks included, in fast mode
+    python3 make.py links   write the repository URL of pyproject.toml ([project.urls] Repository) into the
+                            README's Binder and Colab badges and every notebook's Colab install line (a fork
+                            changes that one line, then runs this; --check only says what would change)
 
 Extra arguments go to JupyterLab or pytest, e.g. ``python3 make.py lab --no-browser`` or
 ``python3 make.py test -k boxes``. The environment is reinstalled only when pyproject.toml changes.
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
 import venv
@@ -65,8 +69,51 @@ def test(args: list[str]) -> int:
     return subprocess.call([str(python), "-m", "pytest", *args], cwd=ROOT, env=env)
 
 
+_REPOSITORY = re.compile(r'^Repository\s*=\s*"(https://github\.com/([\w.-]+/[\w.-]+?))/?"\s*$', re.M)
+# what each link looks like, with the owner/name in it replaced
+_LINKS = {
+    "README.md": [(r"https://mybinder\.org/v2/gh/[\w.-]+/[\w.-]+/", "https://mybinder.org/v2/gh/{slug}/"),
+                  (r"https://colab\.research\.google\.com/github/[\w.-]+/[\w.-]+/",
+                   "https://colab.research.google.com/github/{slug}/")],
+    "notebooks/*.ipynb": [(r"git\+https://github\.com/[\w.-]+/[\w.-]+?(?=[\\\"@#])", "git+{url}")],
+}
+
+
+def repository(root: Path = ROOT) -> tuple[str, str]:
+    """(URL, owner/name) of the repository, set once in pyproject.toml's [project.urls] as ``Repository = "..."``."""
+    found = _REPOSITORY.search((root / "pyproject.toml").read_text(encoding="utf-8"))
+    if not found:
+        raise SystemExit('pyproject.toml: [project.urls] needs Repository = "https://github.com/OWNER/NAME"')
+    return found.group(1), found.group(2)
+
+
+def linked_files(root: Path = ROOT) -> dict[Path, str]:
+    """The files whose links do not name the repository yet, with their text as it should be."""
+    url, slug = repository(root)
+    changed = {}
+    for pattern, rules in _LINKS.items():
+        for path in sorted(root.glob(pattern)):
+            text = new = path.read_text(encoding="utf-8")
+            for regex, template in rules:
+                new = re.sub(regex, template.format(url=url, slug=slug), new)
+            if new != text:
+                changed[path] = new
+    return changed
+
+
+def links(args: list[str]) -> int:
+    changed = linked_files()
+    for path, text in changed.items():
+        if "--check" not in args:
+            path.write_text(text, encoding="utf-8")
+        print(("would update " if "--check" in args else "updated ") + str(path.relative_to(ROOT)))
+    if not changed:
+        print(f"every badge and install line names {repository()[0]}")
+    return 1 if changed and "--check" in args else 0
+
+
 def main() -> int:
-    commands = {"lab": lab, "test": test}
+    commands = {"lab": lab, "test": test, "links": links}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(__doc__)
         return 2
