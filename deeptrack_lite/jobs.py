@@ -28,7 +28,7 @@ import sys
 import threading
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
 from .errors import DeepTrackError
@@ -55,7 +55,6 @@ class JobOutcome:
     job: Job
     value: object = None
     error: str | None = None
-    worker: str = "local"
     seconds: float = 0.0
 
     @property
@@ -66,6 +65,19 @@ class JobOutcome:
 def describe_exception(exc: BaseException) -> str:
     """``"TypeName: message"``, the line a report keeps of a failed job."""
     return "".join(traceback.format_exception_only(type(exc), exc)).strip()
+
+
+def _pack(fn: Callable, args: tuple) -> bytes:
+    """A job as it travels to another process: the sender's ``sys.path``, then the function and its arguments
+    pickled apart, so that the receiver adds the paths before unpickling imports what the job needs."""
+    return pickle.dumps((list(sys.path), pickle.dumps((fn, args))))
+
+
+def _call_packed(paths: list, inner: bytes):
+    """The receiving side of :func:`_pack` (the paths and job it unpickles to): run the job."""
+    sys.path.extend(p for p in paths if p not in sys.path)
+    fn, args = pickle.loads(inner)
+    return fn(*args)
 
 
 # ---------------------------------------------------------------------------------------------- the runner process
@@ -92,7 +104,7 @@ class JobRunner:
         env = dict(os.environ)
         # Dask's nanny gives its workers MALLOC_TRIM_THRESHOLD_=65536, which turns off glibc's adaptive mmap
         # threshold: every large array is then mapped and unmapped anew, and the kernel's page zeroing made the
-        # trackers 2.6 to 4 times slower. The runner keeps glibc's default.
+        # trackers 2.6 to 5.5 times slower. The runner keeps glibc's default.
         env.pop("MALLOC_TRIM_THRESHOLD_", None)
         if self.threads:  # read by OpenMP, MKL and OpenBLAS when they load; torch's is set again in the child
             env.update({k: str(self.threads) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")})
@@ -127,13 +139,18 @@ class JobRunner:
     def run(self, job: Job, timeout: float | None = None) -> JobOutcome:
         """Run ``job`` in the child; an outcome with an error when it raised, ran past ``timeout`` seconds (the
         child is killed) or its process died."""
+        try:
+            payload = _pack(job.fn, job.args)
+        except Exception as exc:
+            return JobOutcome(job, error=f"the job cannot be sent to a runner process ({describe_exception(exc)})")
+        value, error, seconds = self.run_packed(payload, timeout)
+        return JobOutcome(job, value, error, seconds)
+
+    def run_packed(self, payload: bytes, timeout: float | None = None) -> tuple:
+        """:meth:`run` for a job :func:`_pack` has packed already: (value, error, seconds)."""
         if not self.alive:
             self._start()
         start = time.perf_counter()
-        try:
-            payload = pickle.dumps((list(sys.path), pickle.dumps((job.fn, job.args))))
-        except Exception as exc:
-            return JobOutcome(job, error=f"the job cannot be sent to a runner process ({describe_exception(exc)})")
         try:
             self._proc.stdin.write(payload)
             self._proc.stdin.flush()
@@ -143,15 +160,14 @@ class JobRunner:
         seconds = time.perf_counter() - start
         if reply is _TIMEOUT:
             self.close()
-            return JobOutcome(job, error=f"time limit: no result after {timeout:g} s; the run was stopped",
-                              seconds=seconds)
+            return None, f"time limit: no result after {timeout:g} s; the run was stopped", seconds
         if reply is _GONE:
             code = self._proc.wait()
             self._proc = None
             how = f"killed by signal {-code}" if code < 0 else f"exit code {code}"
-            return JobOutcome(job, error=f"the run's process died ({how})", seconds=seconds)
+            return None, f"the run's process died ({how})", seconds
         value, error = reply
-        return JobOutcome(job, value=value, error=error, seconds=seconds)
+        return value, error, seconds
 
     def close(self) -> None:
         """Stop the child (killed: it may be stuck in C++)."""
@@ -205,10 +221,8 @@ def _serve(threads: int) -> None:  # pragma: no cover - runs in the child proces
             paths, inner = pickle.load(receive)
         except EOFError:
             return
-        sys.path.extend(p for p in paths if p not in sys.path)
         try:
-            fn, args = pickle.loads(inner)
-            reply = (fn(*args), None)
+            reply = (_call_packed(paths, inner), None)
         except BaseException as exc:
             reply = (None, describe_exception(exc))
         try:
@@ -246,10 +260,6 @@ class InProcessExecutor(Executor):
         self.threads = threads
         self._runner: JobRunner | None = None
 
-    def describe(self) -> str:
-        return "this process" if self.job_timeout is None else \
-            f"a child process, each run stopped after {self.job_timeout:g} s"
-
     def run(self, jobs: Iterable[Job]) -> Iterator[JobOutcome]:
         for job in jobs:
             if self.job_timeout is None:
@@ -284,17 +294,7 @@ def _run_on_worker(payload: bytes, timeout: float | None, threads: int | None) -
         runner = _WORKER_RUNNERS.get(key)
         if runner is None:
             runner = _WORKER_RUNNERS[key] = JobRunner(threads)
-    outcome = runner.run(Job((), _open_payload, (payload,)), timeout)
-    return outcome.value, outcome.error, outcome.seconds
-
-
-def _open_payload(payload: bytes):
-    """In the runner: the submitting process's ``sys.path`` entries first (its own modules, a user's tracker
-    say), then the job itself."""
-    paths, inner = pickle.loads(payload)
-    sys.path.extend(p for p in paths if p not in sys.path)
-    fn, args = pickle.loads(inner)
-    return fn(*args)
+    return runner.run_packed(payload, timeout)
 
 
 class DaskExecutor(Executor):
@@ -361,7 +361,7 @@ class DaskExecutor(Executor):
         futures = {}
         for job in jobs:
             try:
-                payload = pickle.dumps((list(sys.path), pickle.dumps((job.fn, job.args))))
+                payload = _pack(job.fn, job.args)
             except Exception as exc:
                 yield JobOutcome(job, error=f"the job cannot be sent to a worker ({describe_exception(exc)})")
                 continue
@@ -370,12 +370,11 @@ class DaskExecutor(Executor):
         try:
             for future in as_completed(futures):
                 job = futures[future]
-                worker = "dask"
                 try:
                     value, error, seconds = future.result()
                 except Exception as exc:  # KilledWorker: the worker itself died (twice)
                     value, error, seconds = None, _dask_failure(exc), 0.0
-                yield JobOutcome(job, value, error, worker=worker, seconds=seconds)
+                yield JobOutcome(job, value, error, seconds)
         finally:
             pending = [f for f in futures if not f.done()]
             if pending:

@@ -263,10 +263,12 @@ def settings_mismatch(info: dict, settings: dict) -> str | None:
 _CACHED_SEQUENCE: dict = {}  # the last sequence's decoded frames, kept for the next tracker on it
 
 
-def cached_sequence(sequence, key) -> object:
+def cached_sequence(sequence, settings: dict) -> object:
     """``sequence`` with its frames kept in memory (:meth:`Sequence.cached`) for as long as jobs ask for the same
-    ``key``: trackers that run one after the other on one sequence decode or render its frames once. One sequence
-    is kept at a time; :func:`release_cached_sequence` lets it go."""
+    frames (its name and path, and the frame count and ground truth of a job's ``settings``, :func:`run_settings`):
+    trackers that run one after the other on one sequence decode or render its frames once. One sequence is kept
+    at a time; :func:`release_cached_sequence` lets it go."""
+    key = (sequence.name, str(sequence.path), settings["frames"], settings["ground_truth_sha1"])
     if key not in _CACHED_SEQUENCE:
         _CACHED_SEQUENCE.clear()
         _CACHED_SEQUENCE[key] = sequence.cached()
@@ -313,16 +315,12 @@ def run_tracker_job(cls: type, spec: TrackerSpec, seq, device, settings: dict) -
     import torch
 
     check_job_code(cls, settings)
-    seq = cached_sequence(seq, (seq.name, settings["frames"], settings["ground_truth_sha1"], str(seq.path)))
+    seq = cached_sequence(seq, settings)
     tracker = cls(device=device, seed=settings["seed"], **spec.params)
     run = track(tracker, seq, progress=False)
     info = dict(settings, device=run.device, fps=run.fps, init_time=float(run.times[0]),
                 repeatable=type(tracker).repeatable, torch_threads=torch.get_num_threads())
     return {"boxes": run.boxes, "times": run.times, "scores": run.scores, "info": info}
-
-
-def _write_job_result(run_dir, sequence_name: str, result: dict) -> None:
-    write_result(run_dir, sequence_name, result["boxes"], result["times"], result["info"], scores=result["scores"])
 
 
 def _copy_for_seed(results_dir, spec: TrackerSpec, seq, first, seed) -> None:
@@ -431,7 +429,9 @@ def run_ope(trackers, dataset: Dataset, results_dir, *, seeds=None, device="auto
                 label, name, seed = outcome.job.key
                 waiting = copies.pop((label, name), []) if seed == seed_list[0] else []
                 if outcome.ok:
-                    _write_job_result(_run_dir(results_dir, label, seed), name, outcome.value)
+                    result = outcome.value
+                    write_result(_run_dir(results_dir, label, seed), name, result["boxes"], result["times"],
+                                 result["info"], scores=result["scores"])
                     for other in waiting:
                         _copy_for_seed(results_dir, specs_by_label[label], sequences[name], seed, other)
                 else:

@@ -423,7 +423,7 @@ def run_vot_job(cls: type, spec, seq, device, skip: int, failure_overlap: float,
     from .ope import cached_sequence, check_job_code
 
     check_job_code(cls, settings)
-    seq = cached_sequence(seq, (seq.name, settings["frames"], settings["ground_truth_sha1"], str(seq.path)))
+    seq = cached_sequence(seq, settings)
     return run_supervised(cls(device=device, seed=0, **spec.params), seq, skip=skip, failure_overlap=failure_overlap)
 
 

@@ -50,10 +50,6 @@ class ProcessGroup:
                 torch.distributed.broadcast(t.data, src=src)
 
 
-def launched_by_torchrun() -> bool:
-    return int(os.environ.get("WORLD_SIZE", "1")) > 1
-
-
 @contextmanager
 def process_group(device: torch.device):
     """Join torchrun's processes for the duration (a group already joined by the caller is used and left open);
@@ -81,4 +77,4 @@ def process_group(device: torch.device):
             dist.destroy_process_group()
 
 
-__all__ = ["ProcessGroup", "launched_by_torchrun", "process_group"]
+__all__ = ["ProcessGroup", "process_group"]

@@ -139,7 +139,7 @@ def _split(total: int, parts: int) -> list[int]:
 def training_step(net: MDNet, optimizer, sequence, frames, branch: int, rng: np.random.Generator,
                   config: MDNetTrainConfig, shared: torch.nn.Module | None = None) -> dict:
     """One MDNet iteration on ``frames`` of one domain: sample, score with ``branch``, one optimizer step.
-    ``shared``: the :class:`~deeptrack_lite.models.mdnet.SharedLayers` to run (under DistributedDataParallel
+    ``shared``: the :class:`SharedLayers` to run (under DistributedDataParallel
     when several processes train; by default the network's own, in this process). Returns the batch's loss and
     accuracies (before the step)."""
     images = [sequence.frame(int(i)) for i in frames]
