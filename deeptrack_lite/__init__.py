@@ -9,16 +9,19 @@ Sub-packages load when first used (``dtl.data``, ``dtl.trackers``...), so import
 does not import the others (the trainers, the course code), and ``python -m deeptrack_lite --help`` starts
 without torch. The layers, each importing only from the ones before it::
 
-    errors, version -> boxes, images, runtime, fileio, crops, jobs -> data -> features, viz -> models, motion
+    errors, version, dependencies -> boxes, images, runtime, fileio, crops, jobs -> data -> features, viz -> models, motion
     -> online -> training -> trackers -> evaluation -> cli -> course
 """
 from __future__ import annotations
 
 import importlib
 
+from .dependencies import require_opencv
 from .version import __version__
 
-_SUBPACKAGES = ("boxes", "course", "crops", "data", "errors", "evaluation", "features", "fileio", "images", "jobs", "models",
+require_opencv()  # no cv2 at all: say what to install now, not in a traceback deep inside a tracker
+
+_SUBPACKAGES = ("boxes", "course", "crops", "data", "dependencies", "errors", "evaluation", "features", "fileio", "images", "jobs", "models",
                 "motion", "online", "runtime", "trackers", "training", "viz")
 _SHORTCUTS = {"exercises": ("course.exercises", None), "device": ("runtime", "device"),
               "fast_mode": ("runtime", "fast_mode"), "seed_everything": ("runtime", "seed_everything")}

@@ -1,0 +1,74 @@
+"""OpenCV is not named in the required dependencies (its wheels share one cv2 folder); what the package says instead."""
+import os
+import subprocess
+import sys
+import types
+import warnings
+from pathlib import Path
+
+import pytest
+
+from deeptrack_lite import dependencies
+from deeptrack_lite.dependencies import DependencyWarning, MissingDependency, opencv_advice
+from deeptrack_lite.errors import DeepTrackError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_without_any_cv2_the_import_says_what_to_install():
+    # -S: no site-packages, so no cv2 (nor NumPy): the package's first lines must still explain, not a traceback
+    done = subprocess.run([sys.executable, "-S", "-c", "import deeptrack_lite"], capture_output=True, text=True,
+                          cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("deeptrack_lite.dependencies.MissingDependency: deeptrack_lite needs OpenCV"), last
+    assert "pip install opencv-contrib-python-headless" in last
+
+
+def test_missing_dependency_is_the_packages_error_and_an_import_error(monkeypatch):
+    monkeypatch.setattr(dependencies.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(MissingDependency) as caught:
+        dependencies.require_opencv()
+    assert isinstance(caught.value, DeepTrackError) and isinstance(caught.value, ImportError)
+
+
+def test_advice_names_the_fix_for_each_way_opencv_can_be_wrong():
+    assert "pip install opencv-contrib-python-headless" in opencv_advice({}, cv2_found=False)
+    # pip lists wheels, but an uninstall of one of them took the shared cv2 folder
+    text = opencv_advice({"opencv-python": "4.12.0.88", "opencv-contrib-python": "4.12.0.88"}, cv2_found=False)
+    assert "pip install --force-reinstall --no-deps opencv-contrib-python==4.12.0.88" in text
+    # Colab-like: contrib installed, then a plain wheel written over it
+    text = opencv_advice({"opencv-python": "4.12.0.88", "opencv-contrib-python": "4.12.0.88"}, cv2_found=True)
+    assert "pip install --force-reinstall --no-deps opencv-contrib-python==4.12.0.88" in text
+    assert "opencv-python 4.12.0.88" in text
+    # only a plain wheel: replace it
+    text = opencv_advice({"opencv-python-headless": "4.13.0.92"}, cv2_found=True)
+    assert "pip uninstall -y opencv-python-headless" in text and "opencv-contrib-python-headless" in text
+
+
+def test_a_cv2_without_contrib_warns_with_the_fix(monkeypatch):
+    plain = types.SimpleNamespace(TrackerMIL_create=object, __version__="4.12.0")  # what opencv-python offers
+    monkeypatch.setitem(sys.modules, "cv2", plain)
+    monkeypatch.setattr(dependencies, "installed_opencv_wheels", lambda: {"opencv-python": "4.12.0.88"})
+    with pytest.warns(DependencyWarning, match="pip uninstall -y opencv-python; then pip install opencv-contrib"):
+        advice = dependencies.warn_without_contrib()
+    assert "KCF" in advice
+
+
+def test_this_environment_has_the_contrib_trackers():
+    import cv2
+
+    assert dependencies.has_contrib(cv2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert dependencies.warn_without_contrib() is None
+    assert any(name.startswith("opencv-contrib") for name in dependencies.installed_opencv_wheels())
+
+
+def test_no_opencv_wheel_is_required_and_the_extras_install_the_contrib_one():
+    tomllib = pytest.importorskip("tomllib")
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert not [d for d in project["dependencies"] if d.lower().startswith("opencv")]
+    extras = project["optional-dependencies"]
+    for extra in ("opencv", "lab"):
+        assert [d for d in extras[extra] if d.startswith("opencv-contrib-python-headless")], extra
