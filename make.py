@@ -2,7 +2,9 @@
 """The course's two commands (this file stands in for a Makefile: it needs nothing but Python and pip).
 
     python3 make.py lab     set up .venv (pinned versions) and open JupyterLab on notebooks/
-    python3 make.py test    set up .venv and run every test, notebooks included, in fast mode
+    python3 make.py test    set up .venv and run every test, notebooks included, in fast mode (the browser tests
+                            need a Chromium from the system's package manager; without one they are skipped, and
+                            this says so)
     python3 make.py links   write the repository URL of pyproject.toml ([project.urls] Repository) into the
                             README's Binder and Colab badges and every notebook's Colab install line (a fork
                             changes that one line, then runs this; --check only says what would change)
@@ -15,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import subprocess
 import sys
 import venv
@@ -63,9 +66,27 @@ def lab(args: list[str]) -> int:
     return subprocess.call([str(python), "-m", "jupyterlab", "--notebook-dir", str(ROOT / "notebooks"), *args], cwd=ROOT)
 
 
+CHROMIUM_HINT = ("install Chromium with the system's package manager (Debian/Ubuntu: sudo apt install chromium; "
+                 "macOS: brew install --cask chromium) or set DEEPTRACK_CHROMIUM to a Chromium or Chrome program")
+
+
+def find_chromium() -> str | None:
+    """The Chromium the browser tests drive: $DEEPTRACK_CHROMIUM, else the first of the usual names on PATH."""
+    named = os.environ.get("DEEPTRACK_CHROMIUM", "").strip()
+    if named:
+        return shutil.which(named) or (named if Path(named).is_file() else None)
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
 def test(args: list[str]) -> int:
     python = ensure_environment()
     env = dict(os.environ, DEEPTRACK_FAST="1", MPLBACKEND="Agg")
+    if find_chromium() is None:
+        print(f"browser tests (JupyterLab widgets in Chromium) will be SKIPPED: no Chromium found; {CHROMIUM_HINT}", flush=True)
     return subprocess.call([str(python), "-m", "pytest", *args], cwd=ROOT, env=env)
 
 

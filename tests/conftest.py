@@ -1,13 +1,25 @@
 import http.server
+import importlib.util
 import os
 import threading
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 os.environ.setdefault("DEEPTRACK_FAST", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_make_script():
+    """The repository's make.py as a module (it is a script, not part of the package)."""
+    spec = importlib.util.spec_from_file_location("make_script", ROOT / "make.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope="session")

@@ -1,17 +1,11 @@
 """The repository is named in one place, pyproject.toml's [project.urls] Repository; `python3 make.py links` writes it
 into the README's badges and every notebook's Colab install line, and here they must agree with it."""
-import importlib.util
 import shutil
 from pathlib import Path
 
+from conftest import load_make_script as _make
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _make():
-    spec = importlib.util.spec_from_file_location("make_script", ROOT / "make.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_every_badge_and_install_line_names_the_repository_of_pyproject():
