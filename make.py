@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The course's two commands (this file stands in for a Makefile: it needs nothing but Python and pip).
 
-    python3 make.py lab     set up .venv (pinned versions) and open JupyterLab on notebooks/
+    python3 make.py lab     set up .venv (locks/lab.txt, torch's CPU build on Linux) and open JupyterLab on notebooks/
+                            (--cuda: PyPI's CUDA build of torch instead, for a machine with an NVIDIA GPU)
     python3 make.py test    set up .venv and run every test, notebooks included, in fast mode (the browser tests
                             need a Chromium from the system's package manager; without one they are skipped, and
                             this says so)
@@ -9,8 +10,11 @@
                             README's Binder and Colab badges and every notebook's Colab install line (a fork
                             changes that one line, then runs this; --check only says what would change)
 
+    python3 make.py lock    write locks/lab.txt again from pyproject.toml (needs the network; run it after changing
+                            a version there, and commit both)
+
 Extra arguments go to JupyterLab or pytest, e.g. ``python3 make.py lab --no-browser`` or
-``python3 make.py test -k boxes``. The environment is reinstalled only when pyproject.toml changes.
+``python3 make.py test -k boxes``. The environment is reinstalled only when pyproject.toml, the lock or the torch build asked for changes.
 """
 from __future__ import annotations
 
@@ -18,8 +22,10 @@ import hashlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 import venv
 from pathlib import Path
 
@@ -33,11 +39,62 @@ def venv_python() -> Path:
 
 
 EXTRAS = "lab,test"  # one environment for the lab and the tests
+LOCK = ROOT / "locks" / "lab.txt"  # every package of that environment but torch, pinned: `python3 make.py lock`
+TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+PYPI = "https://pypi.org/simple"
+# PyTorch's CUDA runtime, pulled in by PyPI's Linux torch: never in the lock (the CPU build needs none of it)
+CUDA_ONLY = re.compile(r"^(nvidia-[\w.-]+|triton|cuda-[\w.-]+)$")
+UV = "uv==0.13.9"  # the resolver `make.py lock` uses
 
 
-def ensure_environment(extras: str = EXTRAS) -> Path:
-    if sys.version_info < (3, 10):
-        sys.exit(f"deeptrack_lite needs Python 3.10 or newer; this is {sys.version.split()[0]}")
+def lab_pin(name: str) -> str:
+    """The version the `lab` extra of pyproject.toml pins ``name`` to (``torch`` -> ``2.13.0``)."""
+    found = re.search(rf'^\s*"{re.escape(name)}==([^"; ]+)"', (ROOT / "pyproject.toml").read_text(encoding="utf-8"), re.M)
+    if not found:
+        raise SystemExit(f"pyproject.toml: the lab extra pins no {name}")
+    return found.group(1)
+
+
+def torch_variant(args: list[str]) -> str:
+    """``cpu`` (the default on Linux) or ``cuda`` (``--cuda`` or DEEPTRACK_TORCH=cuda); ``pypi`` on macOS and Windows,
+    whose PyPI builds are the right ones (Apple's MPS, or the CPU)."""
+    wanted = "cuda" if "--cuda" in args else os.environ.get("DEEPTRACK_TORCH", "").strip().lower() or "cpu"
+    if wanted not in ("cpu", "cuda"):
+        raise SystemExit(f"DEEPTRACK_TORCH={wanted!r}: use cpu or cuda")
+    return wanted if sys.platform.startswith("linux") else "pypi"
+
+
+def _reachable(url: str, timeout: float = 5.0) -> bool:
+    import socket
+    from urllib.parse import urlparse
+
+    host = urlparse(url).hostname
+    try:
+        with socket.create_connection((host, 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def torch_install_commands(variant: str, version: str) -> list[list[str]]:
+    """The pip arguments that install torch ``version`` as ``variant`` (its other dependencies are in the lock)."""
+    if variant == "cpu":
+        # PyTorch's CPU index holds the +cpu builds (192 MB, against about 2 GB of CUDA packages from PyPI). Where it
+        # cannot be reached (an offline mirror), pip's own configured sources may still hold the same wheel.
+        index = ["--index-url", TORCH_CPU_INDEX] if _reachable(TORCH_CPU_INDEX) else []
+        return [["install", "--no-deps", *index, f"torch=={version}+cpu"]]
+    if variant == "cuda":  # PyPI's Linux build, with the CUDA packages it pins
+        return [["install", "--force-reinstall", "--no-deps", "--index-url", PYPI, f"torch=={version}"],
+                ["install", "--index-url", PYPI, f"torch=={version}"]]
+    return [["install", "--no-deps", f"torch=={version}"]]
+
+
+def ensure_environment(args: list[str] = ()) -> Path:
+    """Create .venv and install the locked environment in it (again only when pyproject.toml, the lock or the torch
+    variant changed). Returns its Python."""
+    if sys.version_info < (3, 11):
+        sys.exit(f"the course's pinned environment needs Python 3.11 or newer (NumPy 2.4); this is {sys.version.split()[0]}")
+    variant = torch_variant(list(args))
     if not venv_python().exists():
         print(f"creating {VENV} ...", flush=True)
         try:
@@ -48,22 +105,109 @@ def ensure_environment(extras: str = EXTRAS) -> Path:
             venv.EnvBuilder(with_pip=False, clear=True).create(VENV)
     has_pip = subprocess.run([str(venv_python()), "-m", "pip", "--version"], capture_output=True).returncode == 0
     pip = [str(venv_python()), "-m", "pip"] if has_pip else [sys.executable, "-m", "pip", "--python", str(venv_python())]
-    want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
+    want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + LOCK.read_bytes() + variant.encode()).hexdigest()
     have = STAMP.read_text().strip() if STAMP.exists() else ""
     if want not in have.split():
-        print(f"installing deeptrack_lite[{extras}] with pinned versions ...", flush=True)
+        start = time.monotonic()
+        version = lab_pin("torch")
+        print(f"installing the locked environment ({LOCK.relative_to(ROOT)}) and torch {version} "
+              f"({ {'cpu': 'CPU build', 'cuda': 'CUDA build from PyPI', 'pypi': 'PyPI build'}[variant]}) ...", flush=True)
         if has_pip:
             subprocess.run([*pip, "install", "--quiet", "--upgrade", "pip"], check=True)
-        subprocess.run([*pip, "install", "--quiet", "-e", f".[{extras}]"], check=True, cwd=ROOT)
+        subprocess.run([*pip, "install", "--quiet", "-r", str(LOCK)], check=True, cwd=ROOT)
+        for command in torch_install_commands(variant, version):
+            if subprocess.run([*pip, *command, "--quiet"], cwd=ROOT).returncode != 0:
+                sys.exit(f"could not install torch {version} ({variant}); on a machine with an NVIDIA GPU and no access "
+                         f"to {TORCH_CPU_INDEX}, try: python3 make.py lab --cuda")
+        subprocess.run([*pip, "install", "--quiet", "--no-deps", "-e", "."], check=True, cwd=ROOT)
+        installed = subprocess.run([str(venv_python()), "-c", "import torch; print(torch.__version__)"],
+                                   capture_output=True, text=True).stdout.strip()
+        print(f"installed in {time.monotonic() - start:.0f} s; torch {installed}", flush=True)
         STAMP.write_text(have + "\n" + want if have else want)
     return venv_python()
 
 
+def lock(args: list[str]) -> int:
+    """Write locks/lab.txt: the `lab` and `test` extras resolved for Python 3.11+ on Linux, macOS and Windows (uv's
+    universal resolution), without torch (make.py installs the build the machine needs) nor PyTorch's CUDA runtime."""
+    import tempfile
+
+    tools = Path(tempfile.mkdtemp(prefix="deeptrack-lock-"))  # uv beside, not inside, the environment it locks
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--target", str(tools), UV], check=True)
+    uv = next(p for p in (tools / "bin" / "uv", tools / "bin" / "uv.exe") if p.exists())
+    compile_ = [str(uv), "pip", "compile", "pyproject.toml", "--extra", "lab", "--extra", "test",
+                "--universal", "--python-version", "3.11", "--index-url", PYPI, "--no-header", "--quiet"]
+    text = subprocess.run(compile_, capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    shutil.rmtree(tools, ignore_errors=True)
+    cuda = sorted({_block_name(line) for line in text.splitlines() if CUDA_ONLY.match(_block_name(line))})
+    kept = _drop_blocks(text, {"torch", *cuda})
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    header = (f"# The course's environment, every package pinned: `python3 make.py lock` wrote this with {UV} from\n"
+              f"# pyproject.toml's lab and test extras (sha256 {digest}),\n"
+              f"# resolved for Python 3.11+ on Linux, macOS and Windows. torch is not here: make.py installs\n"
+              f"# torch=={lab_pin('torch')} itself, the CPU build on Linux ({TORCH_CPU_INDEX}), `--cuda` for PyPI's\n"
+              f"# CUDA build. PyTorch's CUDA runtime ({len(cuda)} packages: nvidia-*, triton) is left out.\n")
+    LOCK.write_text(header + kept, encoding="utf-8")
+    print(f"wrote {LOCK.relative_to(ROOT)}: {sum(1 for l in kept.splitlines() if '==' in l and not l.startswith(' '))} packages")
+    return 0
+
+
+def _block_name(line: str) -> str:
+    return "" if line.startswith((" ", "#")) else re.split(r"[=<>; ]", line, maxsplit=1)[0].strip().lower()
+
+
+def _drop_blocks(text: str, names: set[str]) -> str:
+    """uv's output without the named requirements' blocks (each one's line and the `# via` lines under it)."""
+    out, skipping = [], False
+    for line in text.splitlines(keepends=True):
+        if not line.startswith((" ", "#")):
+            skipping = _block_name(line) in names
+        if not skipping:
+            out.append(line)
+    return "".join(out)
+
+
+def run_forwarding_signals(command: list[str], **kwargs) -> int:
+    """Run a command to its end and return its exit code. Ctrl-C and SIGTERM go to the command and let it stop as
+    it chooses (Jupyter shuts its kernels down, pytest prints its summary); this script prints no traceback and
+    never kills it. A terminal's Ctrl-C already reaches the command (same foreground process group), so SIGINT is
+    passed on only when it came from elsewhere (``kill -INT``, a process manager)."""
+    child = subprocess.Popen(command, **kwargs)
+
+    def forward(signum, frame):
+        if signum == signal.SIGINT and _terminal_delivers_to_child():
+            return
+        if child.poll() is None:
+            child.send_signal(signum)
+
+    previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while True:
+            try:
+                code = child.wait()
+                return 128 - code if code < 0 else code  # killed by a signal: the shell's convention
+            except KeyboardInterrupt:  # (only if a handler was not installed in time)
+                continue
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def _terminal_delivers_to_child() -> bool:
+    """Whether this process is in its terminal's foreground process group (the child, started in it, is too)."""
+    try:
+        return os.tcgetpgrp(sys.stdin.fileno()) == os.getpgrp()
+    except (OSError, AttributeError, ValueError):  # no terminal (CI, a test, a service), or Windows
+        return False
+
+
 def lab(args: list[str]) -> int:
-    python = ensure_environment()
+    python = ensure_environment(args)
+    args = [a for a in args if a != "--cuda"]
     if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in args:
         args = ["--allow-root", *args]  # containers and lab machines often run as root; Jupyter refuses otherwise
-    return subprocess.call([str(python), "-m", "jupyterlab", "--notebook-dir", str(ROOT / "notebooks"), *args], cwd=ROOT)
+    return run_forwarding_signals([str(python), "-m", "jupyterlab", "--notebook-dir", str(ROOT / "notebooks"), *args],
+                                  cwd=ROOT)
 
 
 CHROMIUM_HINT = ("install Chromium with the system's package manager (Debian/Ubuntu: sudo apt install chromium; "
@@ -83,11 +227,12 @@ def find_chromium() -> str | None:
 
 
 def test(args: list[str]) -> int:
-    python = ensure_environment()
+    python = ensure_environment(args)
+    args = [a for a in args if a != "--cuda"]
     env = dict(os.environ, DEEPTRACK_FAST="1", MPLBACKEND="Agg")
     if find_chromium() is None:
         print(f"browser tests (JupyterLab widgets in Chromium) will be SKIPPED: no Chromium found; {CHROMIUM_HINT}", flush=True)
-    return subprocess.call([str(python), "-m", "pytest", *args], cwd=ROOT, env=env)
+    return run_forwarding_signals([str(python), "-m", "pytest", *args], cwd=ROOT, env=env)
 
 
 _REPOSITORY = re.compile(r'^Repository\s*=\s*"(https://github\.com/([\w.-]+/[\w.-]+?))/?"\s*$', re.M)
@@ -134,11 +279,15 @@ def links(args: list[str]) -> int:
 
 
 def main() -> int:
-    commands = {"lab": lab, "test": test, "links": links}
+    commands = {"lab": lab, "test": test, "links": links, "lock": lock}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(__doc__)
         return 2
-    return commands[sys.argv[1]](sys.argv[2:])
+    try:
+        return commands[sys.argv[1]](sys.argv[2:])
+    except KeyboardInterrupt:  # while setting up: pip stops on its own; run the command again to finish
+        print("\ninterrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -18,8 +18,8 @@ lacks the contrib trackers, and says which wheel to reinstall over which.
 from __future__ import annotations
 
 import importlib.util
+import sys
 import warnings
-from importlib import metadata
 
 from .errors import DeepTrackError
 
@@ -39,6 +39,8 @@ class DependencyWarning(UserWarning):
 
 def installed_opencv_wheels() -> dict[str, str]:
     """The OpenCV wheels pip has installed in this environment, ``{name: version}`` (empty for a conda/system cv2)."""
+    from importlib import metadata  # (only when something is wrong: it costs 30 ms at every start)
+
     found = {}
     for name in OPENCV_WHEELS:
         try:
@@ -80,6 +82,11 @@ def _listing(wheels: dict[str, str]) -> str:
 def require_opencv() -> None:
     """Raise :class:`MissingDependency`, with the fix, when no ``cv2`` can be found (``cv2`` is not imported)."""
     if importlib.util.find_spec("cv2") is None:
+        if importlib.util.find_spec("torch") is None:  # most likely the system's Python, next to a clone
+            raise MissingDependency(
+                f"this Python ({sys.executable}) has neither OpenCV nor torch: it is not the course's environment. "
+                "In a clone, `python3 make.py lab` makes one in .venv: run `.venv/bin/python -m deeptrack_lite ...`, "
+                f"or activate it (`source .venv/bin/activate`). Elsewhere: {INSTALL}")
         raise MissingDependency(opencv_advice(installed_opencv_wheels(), cv2_found=False))
 
 

@@ -21,8 +21,16 @@ def test_without_any_cv2_the_import_says_what_to_install():
                           cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)))
     assert done.returncode == 1
     last = done.stderr.strip().splitlines()[-1]
-    assert last.startswith("deeptrack_lite.dependencies.MissingDependency: deeptrack_lite needs OpenCV"), last
-    assert "pip install opencv-contrib-python-headless" in last
+    # no torch either: the system's Python beside a clone, most likely; the message points at the course's .venv
+    assert last.startswith("deeptrack_lite.dependencies.MissingDependency: this Python"), last
+    assert ".venv/bin/python -m deeptrack_lite" in last and "pip install opencv-contrib-python-headless" in last
+
+
+def test_with_torch_but_no_cv2_the_advice_is_to_install_opencv(monkeypatch):
+    monkeypatch.setattr(dependencies.importlib.util, "find_spec", lambda name: None if name == "cv2" else object())
+    monkeypatch.setattr(dependencies, "installed_opencv_wheels", lambda: {})
+    with pytest.raises(MissingDependency, match="deeptrack_lite needs OpenCV.*pip install opencv-contrib-python-headless"):
+        dependencies.require_opencv()
 
 
 def test_missing_dependency_is_the_packages_error_and_an_import_error(monkeypatch):
