@@ -233,13 +233,13 @@ def _speed(args) -> int:
 
 
 def _track(args) -> int:
-    import cv2
     import numpy as np
 
     from .boxes import iou
     from .evaluation import summarize
     from .trackers import create_tracker, track
     from .viz import draw_boxes
+    from .viz.video import DEFAULT_SUFFIX, VideoWriter
 
     seq = _dataset(args.sequence)[0]
     if args.frames:  # the first N frames of the whole sequence (a synthetic one is rendered at its usual length)
@@ -248,19 +248,13 @@ def _track(args) -> int:
     scores = summarize(run.boxes, seq.ground_truth)
     print(f"{args.tracker} on {seq.name}: success AUC {scores['success_auc']:.3f}, precision@20px "
           f"{scores['precision_20px']:.3f}, {run.fps:.1f} FPS on {run.device}")
-    out = Path(args.out)
-    make_folder(out.parent)
-    w, h = seq.frame_size
-    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), args.fps or seq.fps, (w, h))
-    if not writer.isOpened():
-        print(f"error: cannot write a video to {out}", file=sys.stderr)
-        return 2
+    out = Path(args.out) if args.out else Path(f"{args.tracker}-{seq.name}{DEFAULT_SUFFIX}")
     overlaps = iou(run.boxes, seq.ground_truth)
-    for i in range(len(seq)):
-        frame = draw_boxes(seq.frame(i), {"ground truth": seq.ground_truth[i], args.tracker: run.boxes[i]},
-                           caption=f"frame {i + 1}/{len(seq)}  IoU {np.nan_to_num(overlaps[i]):.2f}")
-        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-    writer.release()
+    with VideoWriter(out, args.fps or seq.fps, seq.frame_size) as video:
+        for i in range(len(seq)):
+            video.write(draw_boxes(seq.frame(i), {"ground truth": seq.ground_truth[i], args.tracker: run.boxes[i]},
+                                   caption=f"frame {i + 1}/{len(seq)}  IoU {np.nan_to_num(overlaps[i]):.2f}"))
+    print(f"{video.fourcc}: {video.plays}")
     print(f"wrote {out}")
     return 0
 
@@ -394,7 +388,9 @@ def _add_run_options(p, keep_help: str) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m deeptrack_lite", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m deeptrack_lite",
+                                     description="The course's command line: benchmarks, training, videos of runs. "
+                                                 "Run `python -m deeptrack_lite COMMAND --help` for one command.")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("info", help="versions, compute device and the registered trackers")
     p.set_defaults(func=_info)
@@ -465,11 +461,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_speed)
 
     p = sub.add_parser("track", help="run one tracker on one sequence and write a video with the boxes drawn",
-                       description="Writes an .mp4 with the ground truth (green) and the tracker's box drawn on "
-                       "every frame, for lectures, and prints the sequence's scores and speed.")
+                       description="Writes a video with the ground truth (green) and the tracker's box drawn on "
+                       "every frame, for lectures, and prints the sequence's scores and speed. The format follows "
+                       "--out's suffix: .webm (VP8, the default) plays in every browser and inline in JupyterLab; "
+                       ".mp4 is MPEG-4 Part 2, which browsers refuse (OpenCV's wheels have no H.264 encoder); .avi "
+                       "is Motion JPEG.")
     p.add_argument("--tracker", required=True, help="tracker name, e.g. kcf")
     p.add_argument("--sequence", required=True, help="a sequence folder or video, or synthetic:NAME (e.g. synthetic:CupHide)")
-    p.add_argument("--out", required=True, type=Path, help="video file to write (.mp4)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="video file to write: .webm (default: TRACKER-SEQUENCE.webm here), .mp4 or .avi")
     p.add_argument("--frames", type=_positive_int, default=None, help="only the first N frames")
     p.add_argument("--fps", type=float, default=None, help="frame rate of the video (default: the sequence's)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")

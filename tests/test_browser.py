@@ -241,3 +241,21 @@ def test_fcnt_frame_slider_redraws_the_heat_maps(page, lab, tmp_path):
         arg=[nb.cell("f719b515").element_handle(), before], timeout=120_000)
     nb.shot("moved")
     assert readout.inner_text() != first
+
+
+def test_the_video_track_writes_plays_in_chromium(page, lab, tmp_path):
+    """`python -m deeptrack_lite track` writes .webm by default: Chromium decodes it (size, duration) and plays it."""
+    from deeptrack_lite.cli import main
+
+    base, token, folder = lab
+    assert main(["track", "--tracker", "kcf", "--sequence", "synthetic:CupHide", "--frames", "12",
+                 "--out", str(folder / "kcf-CupHide.webm")]) == 0
+    page.goto(f"{base}/files/kcf-CupHide.webm?token={token}")  # same origin as the file: Chromium's own player
+    page.wait_for_function("() => { const v = document.querySelector('video'); return v && v.readyState >= 2; }",
+                           timeout=30_000)
+    width, height, duration, error = page.evaluate(
+        "() => { const v = document.querySelector('video'); return [v.videoWidth, v.videoHeight, v.duration, v.error]; }")
+    assert error is None and width > 0 and height > 0 and duration > 0, (width, height, duration, error)
+    page.evaluate("() => { const v = document.querySelector('video'); v.muted = true; return v.play(); }")
+    page.wait_for_function("() => document.querySelector('video').currentTime > 0", timeout=30_000)
+    page.screenshot(path=str(tmp_path / "video-playing.png"))
