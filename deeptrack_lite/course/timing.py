@@ -6,7 +6,7 @@ fresh kernel, once per mode, and records in ``notebooks/timings.json``:
 - the wall time of the whole notebook and of every cell that took over :data:`SLOW_CELL` seconds;
 - the kernel's peak resident memory (Linux ``VmHWM``);
 - the machine (CPU count, device), the thread count, the command, the date, and whether the notebooks' results
-  cache (``<temp>/deeptrack_lite_results``) was emptied first (``--cold``, the default: the time a student
+  cache (``course.cache.results_cache()``, under the data folder) was emptied first (``--cold``, the default: the time a student
   sees the first time).
 
 ``--write`` then puts the figures where readers see them: a timing line in each notebook's first cell, a
@@ -20,12 +20,12 @@ import json
 import os
 import platform
 import re
-import shutil
 import sys
-import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+
+from .cache import clear_results_cache
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
@@ -127,11 +127,10 @@ def machine() -> str:
 def measure(names, modes, cold: bool = True) -> dict:
     """Time the named notebooks (stems) in each mode; merges into :data:`RECORD` and returns the record."""
     record = json.loads(RECORD.read_text()) if RECORD.is_file() else {"notebooks": {}}
-    cache = Path(tempfile.gettempdir()) / "deeptrack_lite_results"
     for mode in modes:
         for name in names:
-            if cold and cache.exists():
-                shutil.rmtree(cache)
+            if cold:
+                clear_results_cache()
             try:
                 result = time_notebook(NOTEBOOKS / f"{name}.ipynb", fast=(mode == "fast"))
             except Exception as exc:  # a failing cell: report it, time the other notebooks
