@@ -324,11 +324,13 @@ class DaskExecutor(Executor):
             self.threads = threads_per_worker or max(1, (os.cpu_count() or 1) // workers)
             # A worker that dies (not only its runner) is tried again by Dask allowed-failures times: once is enough
             # to tell a lost machine from a job that kills whatever runs it.
+            self._environ = dict(os.environ)
             with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
                 self._cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                              dashboard_address=":0" if _has_bokeh() else None,
                                              silence_logs=40, host="127.0.0.1")
             self.client = Client(self._cluster)
+            _restore_environ(self._environ)
             self._owns_client = True
         elif isinstance(scheduler, str):
             self.threads = threads_per_worker or 1  # what Dask's workers set for their own tasks
@@ -386,6 +388,18 @@ class DaskExecutor(Executor):
         if self._cluster is not None:
             self._cluster.close()
             self._cluster = None
+            _restore_environ(self._environ)
+
+
+def _restore_environ(saved: dict) -> None:
+    """Undo what a LocalCluster wrote into this process's environment. Dask's nannies set their workers' variables
+    (MALLOC_TRIM_THRESHOLD_=65536 among them) in the *parent's* os.environ before spawning; left there, every
+    process started later inherits them: a notebook kernel or a test run after a benchmark ran 2.6 times slower."""
+    for key in set(os.environ) - set(saved):
+        del os.environ[key]
+    for key, value in saved.items():
+        if os.environ.get(key) != value:
+            os.environ[key] = value
 
 
 def _dask_failure(exc: BaseException) -> str:
