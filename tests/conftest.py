@@ -14,6 +14,30 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_http(url: str, process, timeout: float = 120.0) -> bool:
+    """Poll ``url`` until it answers (True), ``process`` ends or ``timeout`` seconds pass (False)."""
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while process.poll() is None and time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=5)
+            return True
+        except OSError:
+            time.sleep(0.5)
+    return False
+
+
 def load_make_script():
     """The repository's make.py as a module (it is a script, not part of the package)."""
     spec = importlib.util.spec_from_file_location("make_script", ROOT / "make.py")

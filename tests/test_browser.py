@@ -14,16 +14,13 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from conftest import load_make_script
+from conftest import free_port, load_make_script, wait_for_http
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = load_make_script().find_chromium()
@@ -34,12 +31,6 @@ pytestmark = [pytest.mark.browser,
 TIMEOUT_MS = 240_000  # running the cells above a widget (fast mode), on a busy 2-core machine
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +44,7 @@ def lab(tmp_path_factory):
     settings.mkdir(parents=True)
     # no "would you like news?" toast over the notebook, no update check (the machine may have no network)
     (settings / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
-    token, port = "browser-test", _free_port()
+    token, port = "browser-test", free_port()
     env = dict(os.environ, DEEPTRACK_FAST="1", MPLBACKEND="module://matplotlib_inline.backend_inline",
                JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_RUNTIME_DIR=str(home / "runtime"),
                JUPYTER_DATA_DIR=str(home / "data"), JUPYTERLAB_SETTINGS_DIR=str(home / "settings"),
@@ -66,15 +57,8 @@ def lab(tmp_path_factory):
         cwd=notebooks, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=5)
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"JupyterLab did not start: {(home / 'jupyterlab.log').read_text()[-2000:]}")
-                time.sleep(0.5)
+        if not wait_for_http(f"{base}/api/status?token={token}", server):
+            pytest.fail(f"JupyterLab did not start: {(home / 'jupyterlab.log').read_text()[-2000:]}")
         yield base, token, notebooks
     finally:
         server.terminate()

@@ -1,24 +1,18 @@
 """make.py's own behaviour: Ctrl-C stops JupyterLab cleanly, with no traceback."""
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
+
+from conftest import free_port, wait_for_http
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_sigint_to_make_lab_shuts_jupyter_down_quietly(tmp_path):
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / "config"), JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
                JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "workspaces"))
     make = subprocess.Popen([sys.executable, str(ROOT / "make.py"), "lab", "--no-browser", "--ip=127.0.0.1",
@@ -26,14 +20,7 @@ def test_sigint_to_make_lab_shuts_jupyter_down_quietly(tmp_path):
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT)
     url = f"http://127.0.0.1:{port}/api/status?token=t"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(url, timeout=5)
-                break
-            except OSError:
-                assert make.poll() is None and time.monotonic() < deadline, "JupyterLab did not start"
-                time.sleep(0.5)
+        assert wait_for_http(url, make), "JupyterLab did not start"
         # not from a terminal: make.py must pass the signal on (a terminal's Ctrl-C reaches Jupyter itself)
         make.send_signal(signal.SIGINT)
         out, _ = make.communicate(timeout=60)
