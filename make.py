@@ -172,16 +172,20 @@ def run_forwarding_signals(command: list[str], **kwargs) -> int:
     it chooses (Jupyter shuts its kernels down, pytest prints its summary); this script prints no traceback and
     never kills it. A terminal's Ctrl-C already reaches the command (same foreground process group), so SIGINT is
     passed on only when it came from elsewhere (``kill -INT``, a process manager)."""
-    child = subprocess.Popen(command, **kwargs)
+    child = None
 
     def forward(signum, frame):
         if signum == signal.SIGINT and _terminal_delivers_to_child():
             return
-        if child.poll() is None:
+        if child is not None and child.poll() is None:
             child.send_signal(signum)
 
+    # Handlers first: the child then starts with SIGINT's default action even where this script was started with
+    # SIGINT ignored (`make.py lab &` in a script: the shell ignores it for background commands, and an ignored
+    # signal stays ignored across exec, so Jupyter would never see a forwarded Ctrl-C).
     previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
+        child = subprocess.Popen(command, **kwargs)
         while True:
             try:
                 code = child.wait()
