@@ -89,9 +89,9 @@ def torch_install_commands(variant: str, version: str) -> list[list[str]]:
     return [["install", "--no-deps", f"torch=={version}"]]
 
 
-def ensure_environment(args: list[str] = ()) -> Path:
+def ensure_environment(args: list[str] = ()) -> tuple[Path, list[str]]:
     """Create .venv and install the locked environment in it (again only when pyproject.toml, the lock or the torch
-    variant changed). Returns its Python."""
+    variant changed). Returns its Python, and ``args`` without make.py's own ``--cuda``."""
     if sys.version_info < (3, 11):
         sys.exit(f"the course's pinned environment needs Python 3.11 or newer (NumPy 2.4); this is {sys.version.split()[0]}")
     variant = torch_variant(list(args))
@@ -124,7 +124,7 @@ def ensure_environment(args: list[str] = ()) -> Path:
                                    capture_output=True, text=True).stdout.strip()
         print(f"installed in {time.monotonic() - start:.0f} s; torch {installed}", flush=True)
         STAMP.write_text(have + "\n" + want if have else want)
-    return venv_python()
+    return venv_python(), [a for a in args if a != "--cuda"]
 
 
 def lock(args: list[str]) -> int:
@@ -135,8 +135,8 @@ def lock(args: list[str]) -> int:
     tools = Path(tempfile.mkdtemp(prefix="deeptrack-lock-"))  # uv beside, not inside, the environment it locks
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--target", str(tools), UV], check=True)
     uv = next(p for p in (tools / "bin" / "uv", tools / "bin" / "uv.exe") if p.exists())
-    compile_ = [str(uv), "pip", "compile", "pyproject.toml", "--extra", "lab", "--extra", "test",
-                "--universal", "--python-version", "3.11", "--index-url", PYPI, "--no-header", "--quiet"]
+    extras = [arg for extra in EXTRAS.split(",") for arg in ("--extra", extra)]
+    compile_ = [str(uv), "pip", "compile", "pyproject.toml", *extras, "--universal", "--python-version", "3.11", "--index-url", PYPI, "--no-header", "--quiet"]
     text = subprocess.run(compile_, capture_output=True, text=True, check=True, cwd=ROOT).stdout
     shutil.rmtree(tools, ignore_errors=True)
     cuda = sorted({_block_name(line) for line in text.splitlines() if CUDA_ONLY.match(_block_name(line))})
@@ -160,8 +160,9 @@ def _drop_blocks(text: str, names: set[str]) -> str:
     """uv's output without the named requirements' blocks (each one's line and the `# via` lines under it)."""
     out, skipping = [], False
     for line in text.splitlines(keepends=True):
-        if not line.startswith((" ", "#")):
-            skipping = _block_name(line) in names
+        name = _block_name(line)
+        if name:  # a requirement's line starts a block; its `# via` lines follow it
+            skipping = name in names
         if not skipping:
             out.append(line)
     return "".join(out)
@@ -206,8 +207,7 @@ def _terminal_delivers_to_child() -> bool:
 
 
 def lab(args: list[str]) -> int:
-    python = ensure_environment(args)
-    args = [a for a in args if a != "--cuda"]
+    python, args = ensure_environment(args)
     if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in args:
         args = ["--allow-root", *args]  # containers and lab machines often run as root; Jupyter refuses otherwise
     return run_forwarding_signals([str(python), "-m", "jupyterlab", "--notebook-dir", str(ROOT / "notebooks"), *args],
@@ -231,8 +231,7 @@ def find_chromium() -> str | None:
 
 
 def test(args: list[str]) -> int:
-    python = ensure_environment(args)
-    args = [a for a in args if a != "--cuda"]
+    python, args = ensure_environment(args)
     env = dict(os.environ, DEEPTRACK_FAST="1", MPLBACKEND="Agg")
     if find_chromium() is None:
         print(f"browser tests (JupyterLab widgets in Chromium) will be SKIPPED: no Chromium found; {CHROMIUM_HINT}", flush=True)

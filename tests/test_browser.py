@@ -84,6 +84,7 @@ class Notebook:
 
     def __init__(self, page, name: str, shots: Path):
         self.page, self.name, self.shots, self.step = page, name, shots, 0
+        self.cell_ids = [c["id"] for c in json.loads((ROOT / "notebooks" / name).read_text())["cells"]]
 
     def shot(self, what: str) -> Path:
         self.step += 1
@@ -92,8 +93,7 @@ class Notebook:
         return path
 
     def cell(self, cell_id: str):
-        nb = json.loads((ROOT / "notebooks" / self.name).read_text())
-        index = [c["id"] for c in nb["cells"]].index(cell_id)
+        index = self.cell_ids.index(cell_id)
         return self.page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell").nth(index)
 
     def menu(self, *path: str) -> None:
@@ -112,8 +112,7 @@ class Notebook:
     def select(self, cell_id: str) -> None:
         """Make the cell the active one with the arrow keys in command mode, as the status bar's "Cell i/n" confirms
         (clicking cells far down is fragile: JupyterLab renders cells as they scroll into view, so they move)."""
-        nb = json.loads((ROOT / "notebooks" / self.name).read_text())
-        target = [c["id"] for c in nb["cells"]].index(cell_id) + 1
+        target = self.cell_ids.index(cell_id) + 1
         status = self.page.get_by_text(re.compile(r"^Cell \d+/\d+$"))
         self.page.keyboard.press("Escape")
         for _ in range(3):
