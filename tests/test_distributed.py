@@ -186,6 +186,39 @@ def test_torchrun_trains_mdnet_on_two_processes_and_the_checkpoint_resumes_in_on
     assert len(log) == 28 and not (out / "mdnet_checkpoint.pt").exists()
 
 
+_GROUP_LIFETIME = """
+import os, sys, torch
+from deeptrack_lite.data import synthetic_benchmark
+from deeptrack_lite.training import MDNetTrainConfig, train_mdnet
+
+def threads():
+    return sorted(open(f"/proc/self/task/{t}/comm").read().strip() for t in os.listdir("/proc/self/task"))
+
+domains = synthetic_benchmark(n_frames=6, names=["CatLight", "CupHide"])
+config = MDNetTrainConfig(cycles=1, batch_pos=4, batch_neg=8, fc_width=16)
+train_mdnet(domains, config, sys.argv[1], device="cpu", progress=False)
+with open(os.path.join(sys.argv[1], "threads-" + os.environ["RANK"]), "w") as f:
+    f.write(" ".join(threads()))
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="lists threads through Linux's /proc")
+def test_training_under_torchrun_ends_its_process_group_and_gloo_threads(tmp_path):
+    """A group that outlives training keeps gloo's threads running into interpreter exit, where they abort the
+    process now and then (SIGABRT, "terminate called without an active exception"): DistributedDataParallel
+    imports torch.distributed.nn.functional, which keeps the default group in its default arguments when it is
+    first imported after the group is joined."""
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    done = subprocess.run([str(BIN / "torchrun"), "--standalone", "--nproc_per_node", "2", "--no-python",
+                           str(BIN / "python"), "-c", _GROUP_LIFETIME, str(tmp_path)], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (tmp_path / "mdnet.pt").exists()
+    for rank in (0, 1):
+        left = (tmp_path / f"threads-{rank}").read_text()
+        assert "gloo" not in left, f"rank {rank} still runs {left}"
+
+
 def test_a_job_refuses_other_code_than_the_benchmark_was_started_with(three):
     """A worker with another checkout of the package must not store its results under this code's label."""
     from deeptrack_lite.errors import TrackerError

@@ -69,9 +69,17 @@ def process_group(device: torch.device):
     backend = "nccl" if device.type == "cuda" else "gloo"
     joined_here = not dist.is_initialized()
     if joined_here:
+        # torch.distributed.nn.functional binds the default group into its functions' default arguments when it is
+        # first imported, and DistributedDataParallel imports it (through torch._dynamo). Imported after joining, it
+        # would keep the group, and gloo's threads, alive after destroy_process_group until the interpreter exits,
+        # where those threads now and then abort the process ("terminate called without an active exception").
+        import torch.distributed.nn.functional  # noqa: F401
+
         dist.init_process_group(backend=backend)
     try:
         yield ProcessGroup(dist.get_rank(), dist.get_world_size(), device, dist.get_backend())
+        if joined_here:
+            dist.barrier()  # leave together: no process closes its connections while another still works
     finally:
         if joined_here:
             dist.destroy_process_group()
