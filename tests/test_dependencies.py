@@ -63,6 +63,41 @@ def test_a_cv2_without_contrib_warns_with_the_fix(monkeypatch):
     assert "KCF" in advice
 
 
+_PLAIN_CV2 = """
+import warnings
+import cv2
+for name in ("TrackerKCF_create", "TrackerKCF_Params", "TrackerCSRT_create", "TrackerCSRT_Params", "legacy"):
+    delattr(cv2, name)  # what plain opencv-python lacks
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    from deeptrack_lite.trackers import create_tracker
+print("WARNED", [str(w.message) for w in caught if w.category.__name__ == "DependencyWarning"])
+from deeptrack_lite.errors import TrackerError
+for args in (("kcf",), ("csrt",), ("mosse",), ("kcf", {"detect_thresh": 0.2})):
+    try:
+        create_tracker(args[0], **(args[1] if len(args) > 1 else {}))
+        print("CREATED", args[0])
+    except TrackerError as exc:
+        print("REFUSED", args[0], exc)
+create_tracker("mil"), create_tracker("cv_meanshift")
+print("OK")
+"""
+
+
+def test_with_a_plain_cv2_the_trackers_import_warn_and_only_the_contrib_ones_refuse():
+    """A plain OpenCV wheel written over the contrib one (Colab, after a pip install of some other package): the
+    package still imports and says the fix; creating KCF, CSRT or MOSSE says it again, whatever parameters."""
+    done = subprocess.run([sys.executable, "-c", _PLAIN_CV2], capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, DEEPTRACK_FAST="1"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("WARNED [\"the cv2 found lacks OpenCV's contrib trackers") and lines[-1] == "OK"
+    refused = [l for l in lines if l.startswith("REFUSED")]
+    assert len(refused) == 4 and not [l for l in lines if l.startswith("CREATED")], done.stdout
+    assert all("lacks OpenCV's contrib trackers" in l and "pip install --force-reinstall --no-deps opencv-contrib"
+               in l for l in refused), refused
+
+
 def test_this_environment_has_the_contrib_trackers():
     import cv2
 

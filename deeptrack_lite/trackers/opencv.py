@@ -1,7 +1,10 @@
 """OpenCV's classic trackers behind the package's protocol: the baselines every notebook compares with.
 
-They need ``opencv-contrib-python-headless`` (plain ``opencv-python`` lacks KCF and CSRT). Their
-parameters are the fields of OpenCV's own ``Tracker*_Params`` objects, passed through by name.
+They need OpenCV's contrib modules (plain ``opencv-python`` lacks KCF and CSRT): any contrib wheel will do, the
+``opencv-contrib-python-headless`` the package's extras install or Colab's ``opencv-contrib-python``
+(:mod:`deeptrack_lite.dependencies` says which to install over which). Without them the package still imports,
+with a warning, and only creating KCF, CSRT or MOSSE fails. Their parameters are the fields of OpenCV's own
+``Tracker*_Params`` objects, passed through by name.
 """
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import cv2
 import numpy as np
 
 from ..boxes import clip_box
+from ..dependencies import installed_opencv_wheels, opencv_advice
 from ..errors import TrackerError
 from ..motion.meanshift import window_mean
 from .base import Tracker, register_tracker
@@ -18,6 +22,16 @@ def _cv_param_names(params_factory) -> list[str]:
     if params_factory is None:
         return []
     return [a for a in dir(params_factory()) if not a.startswith("_") and not callable(getattr(params_factory(), a))]
+
+
+def _find(dotted: str):
+    """``cv2.<dotted>``, or None where this OpenCV lacks it (plain wheels lack the contrib trackers)."""
+    obj = cv2
+    for part in dotted.split("."):
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return None
+    return obj
 
 
 def _pixel_rect(box, image_shape) -> tuple:
@@ -38,19 +52,23 @@ class OpenCVTracker(Tracker):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        factory = cls._lookup(cls.PARAMS_CLASS) if cls.PARAMS_CLASS else None
+        # a cv2 without the contrib modules must still import (the trackers package warns with the fix): only
+        # creating one of these trackers fails, in __init__
+        factory = _find(cls.PARAMS_CLASS) if cls.PARAMS_CLASS else None
         cls.PARAMS = {name: (cls.FIXED.get(name), f"OpenCV {cls.PARAMS_CLASS}.{name}"
                              + (" (set by this adapter)" if name in cls.FIXED else " (None: OpenCV's default)"))
                       for name in _cv_param_names(factory)}
 
+    def __init__(self, *args, **kwargs):
+        self._lookup(self.CREATE)  # without OpenCV's contrib modules, say so (and the fix) before judging parameters
+        super().__init__(*args, **kwargs)
+
     @staticmethod
     def _lookup(dotted: str):
-        obj = cv2
-        for part in dotted.split("."):
-            obj = getattr(obj, part, None)
-            if obj is None:
-                raise TrackerError(f"OpenCV {cv2.__version__} has no {dotted}; install opencv-contrib-python-headless "
-                                   "(plain opencv-python lacks the contrib trackers)")
+        obj = _find(dotted)
+        if obj is None:
+            raise TrackerError(f"OpenCV {cv2.__version__} has no {dotted}: "
+                               + opencv_advice(installed_opencv_wheels(), cv2_found=True))
         return obj
 
     def _create(self):
