@@ -84,6 +84,19 @@ def test_a_study_runs_resumes_and_writes_its_record(tmp_path, monkeypatch):
     assert studies.run_study("cheap", bench, tmp_path / "runs") == record  # resumed from the stored runs
 
 
+def test_the_study_command_keeps_its_runs_in_the_data_folder(tmp_path, monkeypatch, capsys):
+    """Not the system's temp folder, which every user of a shared lab machine writes to."""
+    cheap = studies.Study("cheap", "00_welcome", "is KCF better than standing still", ("identity", ("identity", {})),
+                          {"kcf": ("kcf", {})})
+    monkeypatch.setitem(studies.STUDIES, "cheap", cheap)
+    monkeypatch.setenv("DEEPTRACK_DATA", str(tmp_path / "data"))
+    assert studies.study_runs_dir() == tmp_path / "data" / "study-runs"
+    assert studies.main(["--out", str(tmp_path / "out"), "--studies", "cheap", "--frames", "6",
+                         "--sequences", "CatLight,CupHide,CoinDash,FaceBlur,RocketZoom"]) == 0
+    assert (tmp_path / "out" / "cheap.json").is_file() and "identity" in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / "data" / "study-runs" / "synthetic-6f").iterdir()) == ["identity", "kcf"]
+
+
 def test_study_command_refuses_unknown_studies(capsys):
     assert studies.main(["--out", "/tmp/never", "--studies", "nope"]) == 2
     assert "no study called 'nope'" in capsys.readouterr().err

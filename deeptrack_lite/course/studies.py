@@ -226,10 +226,17 @@ def study_table(record: dict, title: str | None = None) -> str:
     return "\n".join(lines)
 
 
+def study_runs_dir() -> Path:
+    """Where the studies' raw tracking results go by default: ``study-runs/`` in the data folder (one user's, not
+    the system's shared temp folder, where another user's files would be read back or refuse to be replaced)."""
+    from ..data import default_data_dir
+
+    return default_data_dir() / "study-runs"
+
+
 def main(argv=None) -> int:
     """``python -m deeptrack_lite.course.studies``: run the studies in full and write their records."""
     import argparse
-    import tempfile
 
     from ..data import synthetic_benchmark
     from ..runtime import device as pick_device
@@ -242,8 +249,8 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", default="0", help="comma-separated seeds of the stochastic trackers (default 0)")
     parser.add_argument("--frames", type=int, default=DEFAULT_FRAMES, help=f"frames per sequence (default {DEFAULT_FRAMES})")
     parser.add_argument("--sequences", default="", help="comma-separated subset of the benchmark (default: all 14)")
-    parser.add_argument("--runs", type=Path, default=Path(tempfile.gettempdir()) / "deeptrack_lite_studies",
-                        help="folder for the raw tracking results (resumable; default: the system's temp folder)")
+    parser.add_argument("--runs", type=Path, default=None, help="folder for the raw tracking results (resumable; "
+                        "default: study-runs/ in the data folder, beside the benchmark's benchmark-runs/)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
     args = parser.parse_args(argv)
     try:
@@ -255,6 +262,7 @@ def main(argv=None) -> int:
             raise DeepTrackError("--frames must be at least 2")
         dataset = synthetic_benchmark(n_frames=args.frames, names=[s for s in args.sequences.split(",") if s] or None)
         device = pick_device() if args.device == "auto" else args.device
+        runs = args.runs or study_runs_dir()
         command = "python -m deeptrack_lite.course.studies " + " ".join(sys.argv[1:] if argv is None else argv)
         for n in names:
             if n == "observation3":
@@ -262,7 +270,7 @@ def main(argv=None) -> int:
                 path = write_study(record, args.out, command)
                 print(observation3_verdict(record["high_minus_low_b_over_a"]))
             else:
-                record = run_study(n, dataset, args.runs / f"{dataset.name}-{args.frames}f", seeds=seeds, device=device,
+                record = run_study(n, dataset, runs / f"{dataset.name}-{args.frames}f", seeds=seeds, device=device,
                                    progress=True)
                 path = write_study(record, args.out, command)
                 print(study_table(record))
@@ -281,5 +289,5 @@ if __name__ == "__main__":
 
 
 __all__ = ["DEFAULT_FRAMES", "SHIPPED", "STUDIES", "Study", "resolve_params", "observation3_verdict", "run_observation3",
-           "summarize_observation3", "run_study", "shipped_study", "study_table",
+           "summarize_observation3", "run_study", "shipped_study", "study_runs_dir", "study_table",
            "summarize_study", "write_study", "main"]
