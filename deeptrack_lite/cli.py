@@ -213,12 +213,10 @@ def _benchmark_vot(args, dataset, out, start) -> int:
 
 
 def _speed(args) -> int:
-    import torch
-
     from .evaluation import measure_speed
+    from .jobs import limit_threads
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    limit_threads(args.threads)
     dataset = _dataset(args.dataset, args.frames, args.sequences)
     report = measure_speed(args.trackers, dataset, device=args.device, seed=args.seed)
     print(report.table())
@@ -430,8 +428,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "bokeh is installed); default: one after the other in this process")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="run the jobs on a running Dask cluster, e.g. "
                    "tcp://host:8786 (its workers must see the dataset at the same path; see the README)")
-    p.add_argument("--threads-per-worker", type=_positive_int, default=None, metavar="T", help="torch threads per job "
-                   "with --workers or --scheduler (default with --workers: the cores divided among the workers; with "
+    p.add_argument("--threads-per-worker", type=_positive_int, default=None, metavar="T", help="torch and OpenCV threads "
+                   "per job with --workers or --scheduler (default with --workers: the cores divided among the workers; with "
                    "--scheduler: 1)")
     p.add_argument("--job-timeout", "--time-limit", type=_seconds, default=0, metavar="SECONDS", help="stop a run "
                    "after SECONDS and record it as failed (a tracker that hangs cannot stop the benchmark): without "
@@ -455,7 +453,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "fast mode; folders: the first N frames)")
     p.add_argument("--sequences", default="", help="comma-separated subset of sequence names")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
-    p.add_argument("--threads", type=_positive_int, default=None, help="torch threads (default: torch's choice)")
+    p.add_argument("--threads", type=_positive_int, default=None, help="torch and OpenCV threads (default: their "
+                   "own, about one per core)")
     p.add_argument("--seed", type=int, default=0, help="the trackers' seed (default 0)")
     p.add_argument("--json", type=Path, default=None, help="write the figures to this JSON file")
     p.set_defaults(func=_speed)

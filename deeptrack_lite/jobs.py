@@ -15,11 +15,13 @@ executor runs a list of jobs and yields one :class:`JobOutcome` per job as each 
   worker goes on; a worker that dies all the same shows as ``KilledWorker`` and is recorded too.
 
 Nothing here imports torch: a Dask worker only passes pickled jobs to its runner, and the runner, a fresh
-Python process (``python -m deeptrack_lite.jobs``), sets its torch threads before it imports anything heavy, so
-N workers with ``threads_per_worker`` threads each do not oversubscribe the cores.
+Python process (``python -m deeptrack_lite.jobs``), sets its torch and OpenCV threads (:func:`limit_threads`)
+before it imports anything heavy, so N workers with ``threads_per_worker`` threads each do not oversubscribe the
+cores.
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 import pickle
 import queue
@@ -86,8 +88,8 @@ class JobRunner:
     process killed (a new one starts for the next job), so nothing a job does can stop its caller.
 
     The child reads pickled jobs on its standard input and writes pickled outcomes on a copy of its standard
-    output (its own prints go to standard error). It sets ``threads`` torch threads first (None: torch's
-    choice), adds the caller's ``sys.path`` entries it lacks (so a tracker registered by a user's module is found),
+    output (its own prints go to standard error). It sets ``threads`` torch and OpenCV threads first (None: their
+    own choice), adds the caller's ``sys.path`` entries it lacks (so a tracker registered by a user's module is found),
     keeps running between jobs (its caches, the last sequence's decoded frames say, carry over) and exits when its
     caller goes away."""
 
@@ -192,6 +194,21 @@ class JobRunner:
 _GONE, _TIMEOUT = "<the runner process ended>", "<time limit>"
 
 
+def limit_threads(threads: int | None) -> None:
+    """Let torch and OpenCV use at most ``threads`` threads each (None or 0: leave their defaults). OpenCV's wheels
+    run their own pthreads pool, one thread per core, which ``OMP_NUM_THREADS`` does not reach: without this, N
+    workers running KCF or CSRT would each still use every core."""
+    if not threads:
+        return
+    import torch
+
+    torch.set_num_threads(threads)
+    if importlib.util.find_spec("cv2") is not None:
+        import cv2
+
+        cv2.setNumThreads(threads)
+
+
 def _serve(threads: int) -> None:  # pragma: no cover - runs in the child process
     """The child's side of :class:`JobRunner`."""
     receive = sys.stdin.buffer
@@ -210,8 +227,7 @@ def _serve(threads: int) -> None:  # pragma: no cover - runs in the child proces
     try:
         import torch  # noqa: F401 - imported once here, so that no job pays for it
 
-        if threads:
-            torch.set_num_threads(threads)
+        limit_threads(threads)
         pickle.dump(("ready", None), send)
     except BaseException as exc:
         pickle.dump(("failed", describe_exception(exc)), send)
@@ -301,7 +317,7 @@ class DaskExecutor(Executor):
     """Jobs as Dask futures: on a ``LocalCluster`` of ``workers`` processes (each running one job at a time), or
     on an existing cluster, ``scheduler`` (an address such as ``tcp://host:8786`` or a ``distributed.Client``).
 
-    Every job runs in its worker's :class:`JobRunner` with ``threads_per_worker`` torch threads (default for a
+    Every job runs in its worker's :class:`JobRunner` with ``threads_per_worker`` torch and OpenCV threads (default for a
     local cluster: the cores divided among the workers; for an existing cluster, 1, as Dask sets for its workers)
     and is stopped after ``job_timeout`` seconds (default :data:`DEFAULT_WORKER_JOB_TIMEOUT`)."""
 
@@ -350,7 +366,7 @@ class DaskExecutor(Executor):
 
     def describe(self) -> str:
         workers = self.client.scheduler_info().get("workers", {})
-        threads = f"{self.threads} torch thread(s) each"
+        threads = f"{self.threads} torch and OpenCV thread(s) each"
         return (f"{len(workers)} worker(s) at {self.client.scheduler.address}, {threads}, each run stopped after "
                 f"{self.job_timeout:g} s")
 
@@ -425,7 +441,7 @@ def make_executor(*, workers: int | None = None, scheduler=None, job_timeout: fl
 
 
 __all__ = ["DEFAULT_WORKER_JOB_TIMEOUT", "DaskExecutor", "Executor", "InProcessExecutor", "Job", "JobOutcome", "JobRunner",
-           "describe_exception", "make_executor"]
+           "describe_exception", "limit_threads", "make_executor"]
 
 
 if __name__ == "__main__":  # pragma: no cover - the runner process

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -134,6 +135,8 @@ def test_the_job_runner_keeps_its_process_between_jobs_and_replaces_a_dead_one(m
         assert first.ok and first.value != os.getpid()
         assert runner.run(Job(("b",), os.getpid)).value == first.value  # the same process
         assert runner.run(Job(("c",), torch.get_num_threads)).value == 1
+        # OpenCV's own thread pool too: OMP_NUM_THREADS does not reach it
+        assert runner.run(Job(("cv",), cv2.getNumThreads)).value == 1
         died = runner.run(Job(("d",), os._exit, (7,)))
         assert died.error == "the run's process died (exit code 7)"
         assert runner.run(Job(("e",), os.getpid)).value not in (first.value, None)
