@@ -77,6 +77,17 @@ def otb_folder(tmp_path):
     return seq
 
 
+@pytest.fixture(scope="session")
+def three_video_folder(tmp_path_factory):
+    """Three synthetic sequences of 20 frames written as an OTB folder (CatLight, CupHide, FaceBlur, in that order):
+    a stand-in for a real training set, whose last sequence the trainers hold back."""
+    from deeptrack_lite.data import synthetic_benchmark, write_dataset_otb
+
+    folder = tmp_path_factory.mktemp("otb") / "otb"
+    write_dataset_otb(synthetic_benchmark(20, names=["CatLight", "CupHide", "FaceBlur"]), folder)
+    return folder
+
+
 @pytest.fixture
 def server(tmp_path):
     """Serve tmp_path/www on 127.0.0.1 (an OS-chosen port); yields (base_url, folder, request log)."""

@@ -90,18 +90,17 @@ def test_train_recurrent_command_and_bad_weight_files(tmp_path, capsys, monkeypa
         load_recurrent(tmp_path / "absent.pt")
 
 
-def test_train_recurrent_on_a_folder_of_sequences(tmp_path, capsys, monkeypatch):
+def test_train_recurrent_on_a_folder_of_sequences(tmp_path, capsys, monkeypatch, three_video_folder):
     """Real video instead of the synthetic scenarios: any OTB / VOT / GOT-10k folder, its last sequence held back."""
     from deeptrack_lite.data import write_dataset_otb
 
     monkeypatch.setenv("DEEPTRACK_FAST", "1")
-    write_dataset_otb(synthetic_benchmark(20, names=["CatLight", "CoinDash", "FaceBlur"]), tmp_path / "otb")
-    assert main(["train-recurrent", "--out", str(tmp_path / "w"), "--dataset", str(tmp_path / "otb"), "--frames", "16",
-                 "--clips", "8", "--val-clips", "4"]) == 0
+    assert main(["train-recurrent", "--out", str(tmp_path / "w"), "--dataset", str(three_video_folder), "--frames",
+                 "16", "--clips", "8", "--val-clips", "4"]) == 0
     assert "mean IoU" in capsys.readouterr().out
     meta = json.loads((tmp_path / "w" / "recurrent.json").read_text())
     assert meta["data"] == "8 clips of 8 steps from 2 sequences of otb"
-    assert meta["validation_data"] == "4 clips from CoinDash (held back)"  # the last in the folder's order
+    assert meta["validation_data"] == "4 clips from FaceBlur (held back)"
     write_dataset_otb(synthetic_benchmark(20, names=["CatLight"]), tmp_path / "one")
     assert main(["train-recurrent", "--out", str(tmp_path / "w1"), "--dataset", str(tmp_path / "one")]) != 0
     assert "needs at least two sequences (one is held back); one has 1" in capsys.readouterr().err

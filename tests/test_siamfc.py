@@ -78,12 +78,9 @@ def test_shipped_weights_find_the_target_in_held_back_pairs():
     assert scores["val_hit_rate"] >= STATED_HIT_RATE
 
 
-def test_train_siamfc_command_on_a_folder_and_bad_weight_files(tmp_path, capsys, monkeypatch):
-    from deeptrack_lite.data import write_dataset_otb
-
+def test_train_siamfc_command_on_a_folder_and_bad_weight_files(tmp_path, capsys, monkeypatch, three_video_folder):
     monkeypatch.setenv("DEEPTRACK_FAST", "1")
-    write_dataset_otb(synthetic_benchmark(20, names=["CatLight", "CupHide", "FaceBlur"]), tmp_path / "otb")
-    assert main(["train-siamfc", "--out", str(tmp_path / "w"), "--dataset", str(tmp_path / "otb"), "--pairs", "16",
+    assert main(["train-siamfc", "--out", str(tmp_path / "w"), "--dataset", str(three_video_folder), "--pairs", "16",
                  "--val-pairs", "8", "--epochs", "1"]) == 0
     assert "crop pixels" in capsys.readouterr().out
     assert "FaceBlur (held back)" in json.loads((tmp_path / "w" / "siamfc.json").read_text())["validation_data"]

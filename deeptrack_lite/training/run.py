@@ -17,8 +17,8 @@ from pathlib import Path
 import torch
 
 from ..data.synthetic import synthetic_benchmark
-from ..version import __version__
 from ..errors import DataError
+from ..version import __version__
 from ..fileio import atomic_torch_save, atomic_write_csv, load_checkpoint, make_folder
 from ..runtime import device as pick_device, device_name
 
