@@ -588,10 +588,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train-recurrent", help="train the recurrent (Re3-style) tracker on unrolled video clips",
                        description="Crops clips of consecutive frames from videos (the synthetic scenarios drawn with "
-                       "seeds the benchmark does not use, or --dataset), computes the frozen ImageNet trunk's features once, and trains the LSTM tracker "
-                       "with unrolls of growing length; validates on held-back clips. Writes OUT/recurrent.pt, "
-                       "OUT/recurrent.json (provenance) and OUT/recurrent_log.csv; resumable. Unset options take the "
-                       "defaults of RecurrentTrainConfig (seconds in fast mode).")
+                       "seeds the benchmark does not use, or --dataset), computes the frozen ImageNet trunk's features "
+                       "once, and trains the LSTM tracker with unrolls of growing length; validates on held-back clips. "
+                       "Writes OUT/recurrent.pt, OUT/recurrent.json (provenance) and OUT/recurrent_log.csv; resumable. "
+                       "Unset options take the defaults of RecurrentTrainConfig (seconds in fast mode).")
     p.add_argument("--out", required=True, type=Path, help="output folder")
     p.add_argument("--dataset", default=None, help="a folder of OTB / VOT / GOT-10k sequences to train on instead "
                    "(its last tenth of sequences held back)")
