@@ -13,6 +13,7 @@
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -57,8 +58,8 @@ class SelectionNet(nn.Module):
 class HeatmapNet(nn.Module):
     """GNet / SNet: ``conv(k1, hidden) -> ReLU -> conv(k2, 1)``, a heat map the size of its input maps.
 
-    FCNT used 9x9 and 5x5 kernels on 46 x 46 maps; our maps are about 14 x 14 (stride 16 on a 224-pixel
-    region), so the defaults shrink the kernels with them and keep the same share of the region in view."""
+    FCNT used 9x9 and 5x5 kernels on 46 x 46 maps (stride 8 on a 368-pixel region); the tracker's maps are
+    28 x 28 (stride 8 on a 224-pixel region), so the defaults shrink the kernels with them."""
 
     def __init__(self, channels: int, hidden: int = 32, k1: int = 5, k2: int = 3):
         super().__init__()
@@ -136,6 +137,38 @@ def map_significance(net: SelectionNet, features: torch.Tensor, targets: torch.T
     return (-g * f + 0.5 * h * f ** 2).sum(dim=(0, 2, 3))
 
 
+def box_mass(heatmap: torch.Tensor, center, size, factors, upsample: int = 4) -> np.ndarray:
+    """The positive heat inside boxes centred on ``center`` of sizes ``size * f`` for every ``f`` in ``factors``
+    (``center`` and ``size`` in cells of the G x G ``heatmap``, cell centres at integers), summed on the map
+    upsampled ``upsample`` times (bilinear), so that a box edge moves in quarter cells: FCNT's candidate
+    confidence, the heat a candidate box holds, before it is weighed against the box's area."""
+    G = heatmap.shape[-1]
+    fine = F.interpolate(heatmap.reshape(1, 1, G, G).float(), scale_factor=upsample, mode="bilinear",
+                         align_corners=False)[0, 0].clamp_min(0).double()
+    n = fine.shape[-1]
+    integral = F.pad(fine.cumsum(0).cumsum(1), (1, 0, 1, 0))
+    out = []
+    for f in factors:
+        # box edges in fine-cell units (fine cell i covers [i, i + 1); a coarse cell centre c sits at (c + 0.5) * up)
+        x0, x1, y0, y1 = [int(round(min(max(v * upsample, 0), n))) for v in (
+            center[0] + 0.5 - size[0] * f / 2, center[0] + 0.5 + size[0] * f / 2,
+            center[1] + 0.5 - size[1] * f / 2, center[1] + 0.5 + size[1] * f / 2)]
+        out.append(float(integral[y1, x1] - integral[y0, x1] - integral[y1, x0] + integral[y0, x0]) / upsample ** 2)
+    return np.array(out)
+
+
+def mass_exponent(heatmap: torch.Tensor, center, size, step: float = 1.1, bounds=(0.05, 0.95)) -> float:
+    """The exponent ``e`` that makes ``box_mass / area ** e`` peak at the box of ``size`` on this heat map:
+    the slope of log mass against log area there. FCNT ranks its candidates by ``mass / area ** 0.3`` (its
+    confidence, the mean heat inside, times ``area ** 0.7``); the tracker calibrates ``e`` on the first frame,
+    where the size is known, instead of taking the paper's constant, since the heat maps' spread depends on
+    the backbone's grid. Clipped to ``bounds``."""
+    small, large = box_mass(heatmap, center, size, (1 / step, step))
+    if small <= 0 or large <= 0:
+        return float(bounds[1])
+    return float(np.clip(np.log(large / small) / (4 * np.log(step)), *bounds))
+
+
 def select_maps(significance: torch.Tensor, k: int | None) -> torch.Tensor:
     """Indices of the ``k`` most significant maps, most significant first (all of them, ranked, when
     ``k`` is None or not smaller than their number)."""
@@ -143,5 +176,5 @@ def select_maps(significance: torch.Tensor, k: int | None) -> torch.Tensor:
     return order if k is None or k >= len(order) else order[:k]
 
 
-__all__ = ["HeatmapNet", "SelectionNet", "conv_hessian_diagonal", "fit_heatmap", "gaussian_heatmap", "heatmap_loss",
-           "map_significance", "select_maps"]
+__all__ = ["HeatmapNet", "SelectionNet", "box_mass", "conv_hessian_diagonal", "fit_heatmap", "gaussian_heatmap", "heatmap_loss",
+           "map_significance", "mass_exponent", "select_maps"]
