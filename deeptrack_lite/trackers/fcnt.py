@@ -46,8 +46,8 @@ from .base import Tracker, register_tracker
 
 
 #: FCNT's layers per backbone: conv4_3 and conv5_3 of VGG16 (strides 8 and 16), and the stages of
-#: EfficientNet-Lite0 with the same strides. A stride-16 low layer (a 14 x 14 heat map for a 224-pixel ROI) put
-#: the target in about five cells; on six real sequences its box drifted off the target's size.
+#: EfficientNet-Lite0 with the same strides. A stride-16 low layer (a 14 x 14 heat map for a 224-pixel ROI) puts
+#: the target in about five cells, and positions read from it were worse on six real sequences (module docstring).
 FCNT_TAPS = {"efficientnet_lite0": ("stride8", "stride16"), "vgg16": ("conv4_3", "conv5_3")}
 
 
