@@ -180,7 +180,8 @@ def test_fcnt_selects_the_requested_number_of_maps(small_sequence):
     assert set(tracker.sel_low.tolist()) == set(torch.argsort(sig, descending=True)[:10].tolist())
     everything = create_tracker("fcnt", select_low=None, select_high=None, init_steps=5, select_steps=5)
     everything.init(small_sequence.frame(0), small_sequence.ground_truth[0])
-    assert len(everything.sel_low) == backbone().tap("low").channels
+    assert len(everything.sel_low) == everything.backbone.tap("low").channels == 40  # Lite0's stride-8 stage
+    assert len(everything.sel_high) == everything.backbone.tap("high").channels == 112  # and its stride-16 one
 
 
 def test_fcnt_is_reproducible(small_sequence):
