@@ -133,3 +133,12 @@ def test_the_channels_last_trunk_computes_the_same_features_and_leaves_the_share
     for a, b in zip(trunk_features(shared, crops), trunk_features(fast, crops.contiguous(memory_format=torch.channels_last))):
         assert torch.allclose(a, b, atol=1e-4)
     assert shared.net._conv_stem.weight.is_contiguous()  # the cached trunk other trackers use keeps its layout
+
+
+def test_siamfc_and_sodlt_share_the_trunk_module_and_not_each_other_s_code():
+    # a change to SO-DLT's head or box readout must not make SiamFC's stored runs stale, nor the reverse
+    from deeptrack_lite.fingerprint import module_closure
+
+    siamfc, sodlt = module_closure("deeptrack_lite.trackers.siamfc"), module_closure("deeptrack_lite.trackers.sodlt")
+    assert "deeptrack_lite.models.trunk" in siamfc and "deeptrack_lite.models.trunk" in sodlt
+    assert "deeptrack_lite.models.sodlt" not in siamfc and "deeptrack_lite.models.siamfc" not in sodlt

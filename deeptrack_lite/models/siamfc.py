@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 from ..fileio import WEIGHTS_DIR
 from .correlation import cross_correlation
-from .sodlt import trunk_features  # the same frozen stride-8 and stride-16 taps as SO-DLT's
+from .trunk import trunk_features  # the same frozen stride-8 and stride-16 taps as SO-DLT's
 from .weightfile import load_model_file, save_model_file
 
 DEFAULT_SIAMFC = WEIGHTS_DIR / "siamfc.pt"
