@@ -38,6 +38,20 @@ def test_box_from_map_finds_the_rectangle_of_high_probability_and_its_size():
     assert shrunk[2] == pytest.approx(20.0)
 
 
+def test_the_adaptive_level_reads_a_faint_object_to_its_edge_where_one_half_shrinks_it():
+    # an online map: the object's core at 0.7, a blurred rim at 0.4, background 0.05 (a 16 x 16 object at (8, 8))
+    prob = torch.full((32, 32), 0.05)
+    prob[8:24, 8:24] = 0.4
+    prob[10:22, 10:22] = 0.7
+    steps = (1 / 1.05, 1.0, 1.05)
+    at_half, _, _ = box_from_map(prob, (14, 14), steps)  # 0.5 cuts inside the rim: the box shrinks to the core
+    adaptive, _, confidence = box_from_map(prob, (14, 14), steps, level="adaptive")
+    assert at_half[2] < 14 and adaptive[2] == pytest.approx(14 * 1.05)  # midway (about 0.38) takes the rim in
+    assert confidence == pytest.approx(box_from_map(prob, (14, 14), steps)[2])  # confidence: the map's object level
+    prob[:] = 0.9  # one level everywhere: no object to read a level from, 0.5 decides
+    assert box_from_map(prob, (32, 32), (1.0,), level="adaptive")[0].tolist() == pytest.approx([0, 0, 32, 32])
+
+
 def test_regions_and_region_fractions_round_trip():
     region = search_region([10, 20, 30, 40], 2.5)
     side = 2.5 * (30 * 40) ** 0.5

@@ -85,6 +85,9 @@ class SODLTTracker(Tracker):
         "search_scales": ((1.0, 1.7), "search region scales, tried in turn while the object is not found"),
         "found_above": (0.6, "a map's best box with at least this confidence ends the search"),
         "scale_steps": ((1 / 1.05, 1.0, 1.05), "box sizes tried per frame, relative to the last"),
+        "box_level": ("adaptive", "the box takes in the map's cells above this probability: 'adaptive' (midway "
+                      "between the map's object and background levels) or a number (0.5: SO-DLT's 'more likely "
+                      "object than not')"),
         "scale_rate": (0.5, "the box's size moves this fraction (in log scale) towards the size read from the map"),
         "init_crops": (24, "jittered crops of the first frame to fine-tune on"),
         "jitter": (0.2, "their centre shift, in target sizes (the size jitter is 2^U(-jitter, jitter))"),
@@ -188,7 +191,8 @@ class SODLTTracker(Tracker):
                 for name in NETWORKS:
                     prob = torch.sigmoid(self.heads[name](low, high))[0].cpu()
                     # no evidence beyond the image's edge (the crop is black there): neither for nor against a box
-                    found[name] = (*box_from_map(prob.masked_fill(outside, 0.5), size, p["scale_steps"]), prob)
+                    found[name] = (*box_from_map(prob.masked_fill(outside, 0.5), size, p["scale_steps"], p["box_level"]),
+                                   prob)
                 winner = max(NETWORKS, key=lambda name: found[name][2])
             if best is None or found[winner][2] > best[2][winner][2]:
                 best = (region, (low, high), found, winner, scale)
