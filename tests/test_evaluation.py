@@ -194,3 +194,17 @@ def test_tracker_specs_on_the_command_line_carry_labels_and_settings():
         parse_tracker_spec("dlt:pretrained")
     with pytest.raises(TrackerError, match="unique"):
         tracker_specs("dlt,dlt:threshold=0.5")
+
+
+def test_a_record_that_must_hold_every_run_names_each_failed_one():
+    from deeptrack_lite.errors import DataError, DeepTrackError
+    from deeptrack_lite.evaluation.report import OPEReport
+
+    whole = OPEReport(dataset=None, trackers=["kcf"], seeds=[0], scores={})
+    assert whole.require_complete("the benchmark") is whole
+    gaps = OPEReport(dataset=None, trackers=["kcf", "mil"], seeds=[0], scores={},
+                     failures={("mil", "CupHide", 0): "TrackerError: lost", ("kcf", "CatLight", 0): "timed out"})
+    with pytest.raises(DataError, match="presence calibration is incomplete: mil on CupHide: TrackerError: lost; kcf on CatLight"):
+        gaps.require_complete("presence calibration")
+    with pytest.raises(DeepTrackError, match="the benchmark is incomplete"):
+        gaps.require_complete("the benchmark", DeepTrackError)

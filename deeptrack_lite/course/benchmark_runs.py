@@ -54,10 +54,7 @@ def shipped_path(n_frames: int, folder=SHIPPED, dataset_name: str = "synthetic")
 def collect_runs(trackers, dataset, work_dir, *, device="auto", progress: bool = True) -> dict:
     """Run (or resume, from ``work_dir``) every tracker on ``dataset`` with seed 0 and gather the results:
     ``{label: {sequence: {"boxes", "times", "info"}}}``. A failed run is an error: a shipped benchmark is complete."""
-    report = run_ope(trackers, dataset, work_dir, device=device, progress=progress)
-    if report.failures:
-        lines = "; ".join(f"{t} on {s}: {e}" for (t, s, _), e in report.failures.items())
-        raise DeepTrackError(f"the benchmark is incomplete: {lines}")
+    run_ope(trackers, dataset, work_dir, device=device, progress=progress).require_complete("the benchmark", DeepTrackError)
     runs = {}
     for spec in tracker_specs(trackers):
         runs[spec.label] = {}

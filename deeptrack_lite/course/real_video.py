@@ -85,9 +85,7 @@ def measure(dataset, work_dir, trackers=TRACKERS, *, device="auto", progress: bo
     ``{tracker: {"code", "success_auc", "precision_20px", "fps", "sequences": {name: {...}}}}``, the dataset
     scores averaged over sequences as OTB averages them. A failed run is an error: the record is complete."""
     report = run_ope(list(trackers), dataset, work_dir, device=device, progress=progress)
-    if report.failures:
-        lines = "; ".join(f"{t} on {s}: {e}" for (t, s, _), e in report.failures.items())
-        raise DeepTrackError(f"the real-video runs are incomplete: {lines}")
+    report.require_complete("the real-video record", DeepTrackError)  # the record is complete or not written
     out = {}
     for row in report.summary():
         name = row["tracker"]

@@ -159,10 +159,7 @@ def calibrate_presence(trackers, dataset, work_dir, *, device="auto", progress: 
     if not any(np.isnan(np.asarray(seq.ground_truth, dtype=np.float64)).any() for seq in dataset):
         raise DataError(f"{dataset.name}: no sequence has an absent frame, so presence cannot be calibrated on it")
     specs = tracker_specs(trackers)
-    report = run_ope(specs, dataset, work_dir, device=device, progress=progress)
-    if report.failures:
-        lines = "; ".join(f"{t} on {s}: {e}" for (t, s, _), e in report.failures.items())
-        raise DataError(f"presence calibration is incomplete: {lines}")
+    run_ope(specs, dataset, work_dir, device=device, progress=progress).require_complete("presence calibration")
     table = {}
     for spec in specs:
         if not tracker_class(spec.name).SCORE:

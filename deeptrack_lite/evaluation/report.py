@@ -33,6 +33,14 @@ class OPEReport:
     recomputed: dict = field(default_factory=dict)  # (tracker, sequence, seed) -> why the stored result was not reused
     skipped_runs: int = 0
 
+    def require_complete(self, what: str, error=DataError) -> "OPEReport":
+        """This report, or ``error`` naming every failed run: for records that must hold every run ("the
+        benchmark", "the real-video runs"), where a gap would pass for a result."""
+        if self.failures:
+            lines = "; ".join(f"{t} on {s}: {e}" for (t, s, _), e in self.failures.items())
+            raise error(f"{what} is incomplete: {lines}")
+        return self
+
     # ------------------------------------------------------------------ curves and scores
     def _sequences(self, sequences=None) -> list[str]:
         names = self.dataset.names if sequences is None else list(sequences)
