@@ -38,6 +38,20 @@ def wait_for_http(url: str, process, timeout: float = 120.0) -> bool:
     return False
 
 
+@pytest.fixture(scope="session")
+def package_index():
+    """Skips the test where the package index (``PIP_INDEX_URL``, else PyPI) does not answer: the tests that
+    install into a throwaway environment (the Colab imitation, the VOT toolkit reference) need it."""
+    import urllib.request
+
+    index = os.environ.get("PIP_INDEX_URL", "https://pypi.org/simple/")
+    try:
+        urllib.request.urlopen(index.rstrip("/") + "/pip/", timeout=10)
+    except OSError:
+        pytest.skip(f"the package index {index} is unreachable: this test installs packages from it")
+    return index
+
+
 def load_make_script():
     """The repository's make.py as a module (it is a script, not part of the package)."""
     spec = importlib.util.spec_from_file_location("make_script", ROOT / "make.py")

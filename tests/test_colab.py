@@ -11,11 +11,9 @@ no third OpenCV copy), ``import deeptrack_lite`` comes from the installed packag
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -26,15 +24,6 @@ NOTEBOOK = ROOT / "notebooks" / "00_welcome.ipynb"
 LAST_CELL = "2cba49a3"  # KCF and CSRT on ShuttleExit, shown in the frame player
 
 pytestmark = pytest.mark.colab
-
-
-def _pip_index_reachable() -> bool:
-    index = os.environ.get("PIP_INDEX_URL", "https://pypi.org/simple/")
-    try:
-        urllib.request.urlopen(index.rstrip("/") + "/pip/", timeout=10)
-        return True
-    except OSError:
-        return False
 
 
 def _run(args, **kwargs):
@@ -63,11 +52,9 @@ def _snapshot_repository(dest: Path) -> Path:
     return dest
 
 
-def test_the_notebook_install_cell_works_beside_colabs_packages(tmp_path, monkeypatch):
+def test_the_notebook_install_cell_works_beside_colabs_packages(tmp_path, monkeypatch, package_index):
     if shutil.which("git") is None or not (ROOT / ".git").exists():
         pytest.skip("needs git and a git checkout (the notebook installs from a git URL)")
-    if not _pip_index_reachable():
-        pytest.skip("the package index is unreachable: the imitation installs Colab's packages from it")
     import nbformat
     from nbclient import NotebookClient
 

@@ -109,8 +109,24 @@ def test_bounded_and_polygon_overlaps():
     # half of the prediction lies outside the image: clipped first, so it overlaps the clipped truth fully
     assert region_overlap([-20, 0, 40, 20], [0, 0, 20, 20], (100, 100)) == pytest.approx(1.0)
     diamond = [30, 10, 50, 30, 30, 50, 10, 30]  # a square turned 45 degrees, inside the box (10, 10, 40, 40)
-    assert region_overlap([10, 10, 40, 40], diamond, (100, 100)) == pytest.approx(0.5)
+    # by area 0.5; rasterised, the diamond's edge pixels count whole, as in the toolkit (tests/test_vot_reference.py)
+    assert region_overlap([10, 10, 40, 40], diamond, (100, 100)) == pytest.approx(0.5, abs=0.03)
     assert region_overlap([60, 60, 10, 10], diamond, (100, 100)) == 0.0
+
+
+def test_a_rotated_box_cut_by_the_image_border_overlaps_at_most_fully():
+    # both regions leave the image at its bottom edge: OpenCV's convex intersection of the clipped polygons gave
+    # 1.117 here; pixels inside the image cannot
+    box, rotated = [-1.6, 72.6, 24.6, 52.3], [38.7, 82.6, 43.1, 106.9, -8.4, 116.3, -12.8, 92.0]
+    assert 0.0 < region_overlap(box, rotated, (100, 100)) < 1.0
+    rng = np.random.default_rng(1)
+    for _ in range(500):
+        c, (w, h), angle = rng.uniform(-10, 110, 2), rng.uniform(5, 60, 2), rng.uniform(0, np.pi)
+        co, si = np.cos(angle), np.sin(angle)
+        corners = [v for dx, dy in ((-w / 2, -h / 2), (w / 2, -h / 2), (w / 2, h / 2), (-w / 2, h / 2))
+                   for v in (c[0] + co * dx - si * dy, c[1] + si * dx + co * dy)]
+        box = [c[0] - w / 2 + rng.normal(0, 3), c[1] - h / 2 + rng.normal(0, 3), w, h]
+        assert 0.0 <= region_overlap(box, corners, (100, 100)) <= 1.0
 
 
 def test_trajectory_files_round_trip_in_the_toolkit_layout(tmp_path):
@@ -165,4 +181,5 @@ def test_vot_folders_keep_their_polygons_and_the_overlap_uses_them(tmp_path):
     regions = ground_truth_regions(seq)
     assert regions[0].shape == (4, 2) and regions[2].tolist() == [20, 20, 10, 10]
     assert ground_truth_regions(seq.subsequence(1))[0][0].tolist() == [31, 10]
-    assert region_overlap(seq.ground_truth[0], regions[0], seq.frame_size) == pytest.approx(0.5)
+    # the diamond against its bounding box: half by area, a little more in whole pixels (its edges count)
+    assert region_overlap(seq.ground_truth[0], regions[0], seq.frame_size) == pytest.approx(0.5, abs=0.03)

@@ -9,10 +9,10 @@ Definitions follow the VOT toolkit (``vot-toolkit`` on PyPI, ``vot/experiment/mu
   are not scored. Frames without ground truth (the target out of view) cannot fail.
 - **Trajectory codes**, as the toolkit writes them: ``1`` on an initialisation frame, ``2`` on a failure,
   ``0`` on a skipped frame, a box otherwise (:func:`write_trajectory` / :func:`read_trajectory`).
-- **Overlap**: the toolkit's *bounded* overlap: both regions are limited to the image; boxes are rasterised to
-  whole pixels as the toolkit does (:func:`raster_overlap`). With polygon ground truth (VOT's rotated boxes,
-  kept by the readers in ``sequence.meta["polygons"]``) the IoU is taken with the polygon, not its bounding
-  box, by area; otherwise with the axis-aligned box (:func:`region_overlap`).
+- **Overlap** (:func:`region_overlap`): the toolkit's *bounded* overlap, ``vot.region.raster.calculate_overlap``:
+  both regions are rounded and rasterised to whole pixels inside the image, boxes and polygons alike (VOT's
+  rotated boxes, kept by the readers in ``sequence.meta["polygons"]``, are compared as polygons, not as their
+  bounding boxes). ``tests/test_vot_reference.py`` checks equality with vot-toolkit 0.9.0 itself.
 - **Accuracy** (:func:`accuracy`): mean overlap over the scored frames: not an initialisation frame or the
   ``burnin - 1`` frames after it (burn-in 10 counts the initialisation frame), not a failure, not skipped.
 - **Robustness** (:func:`count_failures`): the number of failures; per sequence, and as a failure rate
@@ -30,7 +30,6 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from ..errors import DataError
@@ -57,88 +56,91 @@ class SupervisedRun:
         return np.flatnonzero(self.codes == INITIALIZATION)
 
 
-def _polygon_area(p: np.ndarray) -> float:
-    return 0.5 * abs(float(np.dot(p[:, 0], np.roll(p[:, 1], 1)) - np.dot(p[:, 1], np.roll(p[:, 0], 1))))
+def _toolkit_region(region) -> tuple[str, np.ndarray]:
+    """A box (x, y, w, h) or a polygon (k x 2, or 2k numbers) as the toolkit holds it before rasterising:
+    float32 (its ``Rectangle`` and ``Polygon`` store that), rounded half to even (``_infer_meta``)."""
+    data = np.round(np.asarray(region, dtype=np.float32).astype(np.float64))
+    if data.size == 4:
+        return "rectangle", data.reshape(4)
+    if data.size < 6 or data.size % 2:
+        raise DataError(f"a region is a box (4 numbers) or a polygon (at least 3 points); got {data.size} numbers")
+    return "polygon", data.reshape(-1, 2)
 
 
-def _box_polygon(box) -> np.ndarray:
-    x, y, w, h = box
-    return np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], dtype=np.float64)
+def _pixel_bounds(kind: str, data: np.ndarray) -> tuple:
+    """(left, top, right, bottom), inclusive pixel columns and rows: ``_bounds_rectangle`` / ``_bounds_polygon``."""
+    if kind == "rectangle":
+        x, y, w, h = data
+        return x, y, x + w - 1, y + h - 1
+    return (float(np.round(data[:, 0].min())), float(np.round(data[:, 1].min())),
+            float(np.round(data[:, 0].max())), float(np.round(data[:, 1].max())))
 
 
-def _clip_polygon(poly: np.ndarray, size) -> np.ndarray:
-    """The part of a convex polygon inside the image (Sutherland-Hodgman against the four edges)."""
-    W, H = size
-    out = [tuple(p) for p in poly]
-    for axis, limit, keep_below in ((0, 0.0, False), (0, W, True), (1, 0.0, False), (1, H, True)):
-        if not out:
-            break
-        src, out = out, []
-        inside = (lambda p: p[axis] <= limit) if keep_below else (lambda p: p[axis] >= limit)
-        for a, b in zip(src, src[1:] + src[:1]):
-            if inside(b):
-                if not inside(a):
-                    t = (limit - a[axis]) / (b[axis] - a[axis])
-                    out.append(tuple(a[k] + t * (b[k] - a[k]) for k in range(2)))
-                out.append(b)
-            elif inside(a):
-                t = (limit - a[axis]) / (b[axis] - a[axis])
-                out.append(tuple(a[k] + t * (b[k] - a[k]) for k in range(2)))
-    return np.array(out, dtype=np.float64).reshape(-1, 2)
+def _raster(kind: str, data: np.ndarray, bounds: tuple) -> np.ndarray:
+    """The region's pixels inside ``bounds`` (left, top, right, bottom), as a boolean mask: the toolkit's
+    ``rasterize_rectangle`` and ``rasterize_polygon`` (a scanline fill of the rounded vertices, edges included)."""
+    left, top, right, bottom = (int(v) for v in bounds)
+    width, height = right - left + 1, bottom - top + 1
+    mask = np.zeros((height, width), dtype=bool)
+    if kind == "rectangle":
+        x, y, w, h = data
+        if x > right or x + w - 1 < left or y > bottom or y + h - 1 < top:
+            return mask
+        mask[int(max(0, y - top)):int(y + h - top), int(max(0, x - left)):int(x + w - left)] = True
+        return mask
+    px, py = data[:, 0] - left, data[:, 1] - top
+    count = len(data)
+    for row in range(height):
+        nodes = []
+        j = count - 1
+        for i in range(count):
+            yi, yj = py[i], py[j]
+            if ((yi <= row < yj) or (yj <= row < yi) or (yi < row <= yj) or (yj < row <= yi)
+                    or (yi == yj == row)):
+                r, k = yj - yi, px[j] - px[i]
+                nodes.append(int(px[i] + (row - yi) / r * k) if r != 0 else int(px[i]))  # int(): C's truncation
+            j = i
+        nodes.sort()
+        i = 0
+        while i < len(nodes) - 1:
+            if nodes[i] >= width:
+                break
+            if nodes[i] == nodes[i + 1] and i < len(nodes) - 2:  # a vertex on the row: counted once
+                i += 1
+                continue
+            if nodes[i + 1] >= 0:
+                mask[row, max(nodes[i], 0):min(nodes[i + 1], width - 1) + 1] = True
+            i += 2
+    return mask
 
 
-def _pixel_bounds(box) -> tuple:
-    """A box as the toolkit rasterises it: (left, top, right, bottom) pixel columns and rows, inclusive, of the
-    rounded box (numpy's round, half to even, as the toolkit's)."""
-    x, y, w, h = np.round(np.asarray(box, dtype=np.float64))
-    return x, y, x + w - 1, y + h - 1
-
-
-def raster_overlap(box, truth, size) -> float:
-    """The VOT toolkit's overlap of two boxes (``vot.region.raster.calculate_overlap`` with the image as
-    bounds): both rounded to whole pixels and rasterised inside the image, then pixels counted. Its corner
-    cases are kept: when the two boxes together span a single row or column the overlap is 1, and when that span
-    lies outside the image it is 0. Small boxes differ from the continuous IoU by whole pixels."""
-    a, b = _pixel_bounds(box), _pixel_bounds(truth)
-    union = (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
+def region_overlap(region, truth, size) -> float:
+    """The VOT toolkit's bounded overlap (``vot.region.raster.calculate_overlap(region, truth, bounds=size)``,
+    vot-toolkit 0.9.0) of two regions, each a box (x, y, w, h) or a polygon (k x 2, or 2k numbers), in a
+    ``size`` = (width, height) image: both are rounded to whole pixels and rasterised inside the image, and
+    their pixels counted. Its corner cases are kept: when the two regions together span a single row or column
+    the overlap is 1 (two empty regions), and when that span lies outside the image it is 0. Values differ from
+    the continuous IoU by the share of the boundary pixels."""
+    (ka, a), (kb, b) = _toolkit_region(region), _toolkit_region(truth)
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        return 0.0  # a region with a NaN is no region: it overlaps nothing
+    ba, bb = _pixel_bounds(ka, a), _pixel_bounds(kb, b)
+    union = (min(ba[0], bb[0]), min(ba[1], bb[1]), max(ba[2], bb[2]), max(ba[3], bb[3]))
     if union[0] >= union[2] or union[1] >= union[3]:
         return 1.0
     W, H = size
     bounds = (max(0, union[0]), max(0, union[1]), min(W - 1, union[2]), min(H - 1, union[3]))
     if bounds[0] >= bounds[2] or bounds[1] >= bounds[3]:
         return 0.0
-
-    def span(r):  # the pixels of r inside the bounds: (left, top, right, bottom), or None
-        if r[0] > bounds[2] or r[2] < bounds[0] or r[1] > bounds[3] or r[3] < bounds[1]:
-            return None
-        s = (max(r[0], bounds[0]), max(r[1], bounds[1]), min(r[2], bounds[2]), min(r[3], bounds[3]))
-        return s if s[2] >= s[0] and s[3] >= s[1] else None
-
-    def count(s):
-        return 0.0 if s is None else (s[2] - s[0] + 1) * (s[3] - s[1] + 1)
-
-    sa, sb = span(a), span(b)
-    # the common pixels of the two spans (both lie inside the bounds already)
-    inter = count(span((max(sa[0], sb[0]), max(sa[1], sb[1]), min(sa[2], sb[2]), min(sa[3], sb[3])))) if sa and sb else 0.0
-    union_ = count(sa) + count(sb) - inter
-    return float(inter / union_) if union_ > 0 else 0.0
+    ma, mb = _raster(ka, a, bounds), _raster(kb, b, bounds)
+    union_ = int(np.count_nonzero(ma | mb))
+    return float(np.count_nonzero(ma & mb)) / union_ if union_ > 0 else 0.0
 
 
-def region_overlap(box, truth, size) -> float:
-    """Bounded overlap of a predicted box (x, y, w, h) with the ground truth, as the VOT toolkit computes it:
-    with a box, :func:`raster_overlap` (whole pixels inside the image); with a polygon (k x 2, or 2k numbers),
-    the area IoU of the two regions clipped to the ``size`` = (width, height) image (the toolkit rasterises
-    polygons too, so its values differ there by up to the share of the boundary pixels)."""
-    truth = np.asarray(truth, dtype=np.float64)
-    if truth.size == 4:
-        return raster_overlap(box, truth.reshape(4), size)
-    p = _clip_polygon(_box_polygon(np.asarray(box, dtype=np.float64)), size)
-    q = _clip_polygon(truth.reshape(-1, 2), size)
-    if len(p) < 3 or len(q) < 3:
-        return 0.0
-    inter, _ = cv2.intersectConvexConvex(p.astype(np.float32), q.astype(np.float32))
-    union = _polygon_area(p) + _polygon_area(q) - inter
-    return float(inter / union) if union > 0 else 0.0
+def raster_overlap(box, truth, size) -> float:
+    """:func:`region_overlap` of two boxes (x, y, w, h): the toolkit's whole-pixel overlap inside the image.
+    Small boxes differ from the continuous IoU by whole pixels."""
+    return region_overlap(np.asarray(box, dtype=np.float64).reshape(4), np.asarray(truth, dtype=np.float64).reshape(4), size)
 
 
 def ground_truth_regions(sequence) -> list:
