@@ -38,6 +38,13 @@ def wait_for_http(url: str, process, timeout: float = 120.0) -> bool:
     return False
 
 
+def pytest_configure(config):
+    # registered here, beside the fixture it needs, rather than in pyproject.toml's list: a change there changes
+    # the digest locks/lab.txt is checked against, and re-locking would move pins that have nothing to do with it
+    config.addinivalue_line("markers", "vot_toolkit: compares the VOT measures with vot-toolkit 0.9.0's own, "
+                                       "installed in a throwaway environment")
+
+
 @pytest.fixture(scope="session")
 def package_index():
     """Skips the test where the package index (``PIP_INDEX_URL``, else PyPI) does not answer: the tests that
