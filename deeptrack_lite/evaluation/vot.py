@@ -72,8 +72,7 @@ def _pixel_bounds(kind: str, data: np.ndarray) -> tuple:
     if kind == "rectangle":
         x, y, w, h = data
         return x, y, x + w - 1, y + h - 1
-    return (float(np.round(data[:, 0].min())), float(np.round(data[:, 1].min())),
-            float(np.round(data[:, 0].max())), float(np.round(data[:, 1].max())))
+    return (*data.min(axis=0), *data.max(axis=0))  # the vertices are rounded already
 
 
 def _raster(kind: str, data: np.ndarray, bounds: tuple) -> np.ndarray:

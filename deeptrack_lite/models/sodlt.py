@@ -37,6 +37,8 @@ from .trunk import trunk_features
 from .weightfile import load_model_file, save_model_file
 
 DEFAULT_SODLT = WEIGHTS_DIR / "sodlt.pt"
+
+
 class ObjectnessHead(nn.Module):
     """Trunk taps -> N x ``map_size`` x ``map_size`` objectness logits (apply ``sigmoid`` for probabilities)."""
 
