@@ -39,6 +39,26 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _eao_interval(text: str):
+    """LOW-HIGH as a pair of frames; a stack's name or 'estimated' as it is (checked where it is resolved)."""
+    if "-" not in text:
+        from .errors import DataError
+        from .evaluation.vot import resolve_eao_interval
+
+        try:
+            resolve_eao_interval(text, [1])
+        except DataError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        return text.lower()
+    try:
+        low, high = (int(v) for v in text.split("-"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected LOW-HIGH in frames, a VOT stack or 'estimated', got {text!r}") from None
+    if not 0 <= low <= high:
+        raise argparse.ArgumentTypeError(f"needs 0 <= LOW <= HIGH, got {text!r}")
+    return low, high
+
+
 def _info(args) -> int:
     from .runtime import describe_environment
     from .trackers import describe_trackers
@@ -198,10 +218,12 @@ def _benchmark_vot(args, dataset, out, start) -> int:
 
     if args.rescore:
         trackers = [t.strip().lower() for t in args.trackers.split(",") if t.strip()] if args.trackers else None
-        report = evaluate_vot(Path(args.rescore), dataset, trackers=trackers)
+        report = evaluate_vot(Path(args.rescore), dataset, trackers=trackers, interval=args.eao_interval,
+                              eao_length=args.eao_length)
     else:
         report = run_vot(tracker_specs(args.trackers or DEFAULT_BENCHMARK_TRACKERS), dataset, out / "results",
-                         device=args.device, **_job_options(args))
+                         device=args.device, interval=args.eao_interval, eao_length=args.eao_length,
+                         **_job_options(args))
     print(f"\n{dataset.name}: {len(dataset)} sequences, {sum(len(s) for s in dataset)} frames; wall time "
           f"{time.perf_counter() - start:.1f} s\n")
     print(report.table())
@@ -422,6 +444,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
     p.add_argument("--protocol", choices=["ope", "vot"], default="ope", help="ope: OTB's one-pass evaluation (default); "
                    "vot: VOT's supervised protocol (reset 5 frames after a failure; accuracy, failures, EAO)")
+    p.add_argument("--eao-interval", type=_eao_interval, default=None, metavar="LOW-HIGH|STACK|estimated",
+                   help="with --protocol vot: the lengths the EAO score averages, as LOW-HIGH, a VOT stack's fixed "
+                   "interval (vot2015, vot2016: 108-371; vot2017, vot2018: 100-356) or 'estimated' from the sequence "
+                   "lengths (this package's rule); default: the stack's when the dataset folder is named after one, "
+                   "else estimated. The table says which was used")
+    p.add_argument("--eao-length", choices=["longest-segment", "longest-sequence"], default="longest-segment",
+                   help="with --protocol vot: where the EAO curve ends: the longest segment (vot-toolkit 0.9.0, "
+                   "default) or the longest sequence (the legacy MATLAB toolkit's extent)")
     p.add_argument("--rank-by", default="success_auc", choices=["success_auc", "precision_20px", "normalized_precision", "fps"])
     p.add_argument("--overwrite", action="store_true", help="run again even where results exist (results made with "
                    "other settings, seeds, frames or package version are always run again)")

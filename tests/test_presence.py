@@ -83,18 +83,37 @@ def test_long_term_sequences_leave_the_view_and_come_back():
 def test_presence_frames_by_hand():
     gt = np.array([[0, 0, 10, 10], [0, 0, 10, 10], [np.nan] * 4, [0, 0, 10, 10]], dtype=float)
     boxes = np.array([[0, 0, 10, 10], [0, 0, 10, 5], [0, 0, 10, 10], [20, 20, 5, 5]], dtype=float)
-    ov, s, vis = presence_frames(boxes, [np.nan, 0.9, 0.2, 0.4], gt)
+    scores = [np.nan, 0.9, 0.2, 0.4]
+    # Lukezic et al.'s plain IoU on frames 1..3 (frame 0 is the given box)
+    ov, s, vis = presence_frames(boxes, scores, gt, definition="lukezic")
     assert ov.tolist() == [0.5, 0.0, 0.0] and s.tolist() == [0.9, 0.2, 0.4] and vis.tolist() == [True, False, True]
-    ov, s, _ = presence_frames(boxes, None, gt)
+    ov, s, _ = presence_frames(boxes, None, gt, definition="lukezic")
     assert s.tolist() == [1.0, 1.0, 1.0]
     # at 0.3 frames 1 and 3 are called present: Pr = (0.5 + 0) / 2, Re = 0.5 / 2 visible frames
-    at = presence_at([presence_frames(boxes, [np.nan, 0.9, 0.2, 0.4], gt)], 0.3)
+    at = presence_at([presence_frames(boxes, scores, gt, definition="lukezic")], 0.3)
     assert at["precision"] == pytest.approx(0.25) and at["recall"] == pytest.approx(0.25)
     assert at["f_score"] == pytest.approx(0.25)
-    everything = presence_at([presence_frames(boxes, [np.nan, 0.9, 0.2, 0.4], gt)], None)
+    everything = presence_at([presence_frames(boxes, scores, gt, definition="lukezic")], None)
     assert everything["precision"] == pytest.approx(0.5 / 3) and everything["recall"] == pytest.approx(0.25)
+    # VOT-LT's (the default): frame 0 is kept as the initialisation, overlap 0, a visible frame never called
+    # present (its score is NaN); overlaps in whole pixels inside the image
+    ov, s, vis = presence_frames(boxes, scores, gt, (100, 100))
+    assert ov.tolist() == [0.0, 0.5, 0.0, 0.0] and vis.tolist() == [True, True, False, True] and np.isnan(s[0])
+    at = presence_at([presence_frames(boxes, scores, gt, (100, 100))], 0.3)
+    assert at["precision"] == pytest.approx(0.25) and at["recall"] == pytest.approx(0.5 / 3)  # 3 visible frames
+    assert at["f_score"] == pytest.approx(0.2)
+    # where the target is partly outside the image, only its part inside counts
+    half_out = np.array([[0, 0, 10, 10], [-10, 0, 20, 10]], dtype=float)
+    assert presence_frames(np.array([[0, 0, 10, 10], [0, 0, 10, 10]], dtype=float), None, half_out, (100, 100),
+                           )[0][1] == 1.0
+    assert presence_frames(np.array([[0, 0, 10, 10], [0, 0, 10, 10]], dtype=float), None, half_out,
+                           definition="lukezic")[0][0] == pytest.approx(0.5)
     with pytest.raises(DataError):
-        presence_frames(boxes[:3], None, gt)
+        presence_frames(boxes[:3], None, gt, (100, 100))
+    with pytest.raises(DataError, match="frame size"):
+        presence_frames(boxes, None, gt)
+    with pytest.raises(DataError, match="definition"):
+        presence_frames(boxes, None, gt, (100, 100), definition="lasot")
 
 
 def test_runs_keep_the_scores_and_the_long_term_table_reads_them(tmp_path):
@@ -160,6 +179,6 @@ def test_the_score_falls_while_the_target_is_gone(name):
     absent = ~seq.target_visible
     assert np.mean(run.scores[absent]) < np.mean(run.scores[visible])
     # and saying "absent" below the calibrated threshold scores better than never saying it
-    frames = [presence_frames(run.boxes, run.scores, seq.ground_truth)]
+    frames = [presence_frames(run.boxes, run.scores, seq.ground_truth, seq.frame_size)]
     tau = create_tracker(name).presence_threshold
     assert presence_at(frames, tau)["f_score"] > presence_at(frames, None)["f_score"]

@@ -40,7 +40,7 @@ class Scripted(Tracker):
 def sequence(n=N):
     frames = np.zeros((n, 80, 100, 3), np.uint8)
     frames[:, 0, 0, 0] = np.arange(n)  # each frame says its index, so the scripted tracker knows where it is
-    return Sequence("Scripted", ArrayFrames(frames), GT[:n])
+    return Sequence("Scripted", ArrayFrames(frames), GT[:n].copy())
 
 
 def test_a_failure_skips_five_frames_then_reinitialises_from_the_ground_truth():
@@ -77,6 +77,76 @@ def test_eao_curve_by_hand():
     assert eao_score(curve, 1, 3) == pytest.approx(np.mean(curve[1:4]))
 
 
+def test_the_eao_curve_ends_with_the_longest_segment_as_the_toolkit_s():
+    failed = (np.array([0.0, 1.0, 0.5]), False)
+    finished = (np.array([0.0, 0.8, 0.6, 0.4]), True)
+    curve = eao_curve([failed, finished])  # the toolkit's: lengths 0..3, the longest segment
+    assert len(curve) == 4 and curve[3] == pytest.approx((0.5 + 0.6) / 2)
+    # an interval that runs past the curve's end averages the part that exists; one that starts past it is NaN
+    assert eao_score(curve, 2, 10) == pytest.approx((curve[2] + curve[3]) / 2)
+    assert np.isnan(eao_score(curve, 4, 10))
+    # the legacy extent runs on to the longest sequence: only failed segments count there, as zeros
+    longer = eao_curve([failed, finished], max_length=8)
+    assert longer[7] == pytest.approx(1.5 / 7) and np.allclose(longer[:4], curve)
+
+
+def test_a_run_without_failures_is_one_segment_from_frame_0():
+    codes = np.array([0, 0, 1, -1, -1, -1])  # the target appeared on frame 2: frames 0-1 skipped, absent
+    run = SupervisedRun(codes, np.zeros((6, 4)), np.zeros(6))
+    overlaps = np.array([1.0, 1.0, 0.0, 0.5, 0.5, 0.5])  # two empty regions overlap 1 (run_overlaps)
+    (segment, reached_end), = eao_segments(run, overlaps)
+    assert reached_end and segment.tolist() == overlaps.tolist()  # the toolkit takes the whole trajectory
+
+
+def test_special_frames_and_absent_targets_are_empty_regions():
+    seq = sequence(10)
+    seq.ground_truth[6:8] = np.nan  # the target is out of view on frames 6 and 7
+    codes = np.array([1, -1, -1, 2, 0, 0, 0, 0, 1, -1])  # frame 6 skipped while absent, 7 a box while absent
+    codes[7] = -1
+    boxes = np.where(codes[:, None] == -1, np.asarray(seq.ground_truth), np.nan)
+    boxes[7] = [10, 10, 20, 20]
+    overlaps = run_overlaps(SupervisedRun(codes, boxes, np.zeros(10)), seq)
+    assert overlaps[0] == 0.0 and overlaps[3] == 0.0 and overlaps[4] == 0.0  # a special frame, the target there
+    assert overlaps[6] == 1.0  # skipped and absent: two empty regions, the toolkit's 1
+    assert overlaps[7] == 0.0  # a box where the target is absent
+    assert overlaps[1] == 1.0 and overlaps[9] == 1.0
+    # the box on the absent frame is scored (0), as the toolkit's compute_accuracy scores it; burn-in 1
+    acc, n = accuracy(SupervisedRun(codes, boxes, np.zeros(10)), overlaps, burnin=1)
+    assert n == 4 and acc == pytest.approx(3 / 4)
+    assert region_overlap(None, None, (100, 100)) == 1.0 and region_overlap([np.nan] * 4, None, (100, 100)) == 1.0
+
+
+def test_averages_over_sequences_are_weighted_by_length_as_the_toolkit_s():
+    from deeptrack_lite.evaluation.vot import VOTSequenceScore, summarize_vot
+
+    short = VOTSequenceScore("short", 100, 4, 0.8, 50, [(np.array([0.0, 0.5]), False)])
+    long = VOTSequenceScore("long", 300, 2, 0.4, 250, [(np.array([0.0, 0.5, 0.5]), True)])
+    s = summarize_vot([short, long], interval=(1, 2))
+    assert s["accuracy"] == pytest.approx((0.8 * 100 + 0.4 * 300) / 400)  # 0.5, not the plain mean 0.6
+    assert s["accuracy_unweighted"] == pytest.approx(0.6)
+    assert s["robustness"] == pytest.approx((4 * 100 + 2 * 300) / 400)  # 2.5 failures per sequence
+    assert s["reliability"] == pytest.approx(np.exp(-30 * 2.5 / 200))  # not exp(-30 * 6 / 400)
+    assert s["failures"] == 6 and s["failure_rate"] == pytest.approx(1.5)
+    assert s["eao_interval"] == [1, 2] and s["eao_interval_source"] == "given"
+
+
+def test_eao_intervals_are_the_published_stacks_unless_named_otherwise():
+    from deeptrack_lite.errors import DataError
+    from deeptrack_lite.evaluation.vot import resolve_eao_interval
+
+    lengths = [100, 110, 120, 130, 140, 400]
+    assert resolve_eao_interval(None, lengths, "vot2015")[:2] == (108, 371)
+    assert resolve_eao_interval(None, lengths, "VOT2016")[:2] == (108, 371)
+    assert resolve_eao_interval(None, lengths, "vot2017")[:2] == (100, 356)
+    assert resolve_eao_interval("vot2018", lengths)[:2] == (100, 356)
+    low, high, source = resolve_eao_interval(None, lengths, "my-videos")
+    assert (low, high) == eao_interval(lengths) and "estimated" in source
+    assert resolve_eao_interval((20, 40), lengths)[:2] == (20, 40)
+    for bad in ("vot2099", (40, 20), "20-40x"):
+        with pytest.raises(DataError):
+            resolve_eao_interval(bad, lengths)
+
+
 def test_segments_pair_initialisations_with_their_failures():
     codes = np.array([1, -1, 2, 0, 1, -1, -1, 2, 1, -1])
     run = SupervisedRun(codes, np.zeros((10, 4)), np.zeros(10))
@@ -87,7 +157,7 @@ def test_segments_pair_initialisations_with_their_failures():
 
 
 def test_eao_interval_is_the_dense_half_of_the_lengths():
-    assert eao_interval([150]) == (150, 150)
+    assert eao_interval([150]) == (149, 149)  # the curve of 150-frame sequences ends at length 149
     low, high = eao_interval([100, 110, 120, 130, 140, 400])
     assert low < 120 < high < 400  # around the cluster; the outlier at 400 stays outside
 
@@ -150,8 +220,9 @@ def test_run_vot_resumes_and_rescoring_equals_the_live_run(tmp_path, monkeypatch
     import deeptrack_lite.evaluation.vot as vot
     monkeypatch.setattr(vot, "run_supervised", lambda *a, **k: calls.append(a) or None)
     again = run_vot(["kcf", "identity"], data, tmp_path, progress=False)
-    assert calls == [] and again.summaries == live.summaries
-    assert evaluate_vot(tmp_path, data).summaries == live.summaries
+    same = lambda s: json.dumps(s, sort_keys=True)  # an EAO may be NaN (no segment reaches the interval), and NaN != NaN
+    assert calls == [] and same(again.summaries) == same(live.summaries)
+    assert same(evaluate_vot(tmp_path, data).summaries) == same(live.summaries)
     assert "EAO" in live.table() and json.dumps(live.to_dict())
 
 

@@ -1,10 +1,11 @@
 """Long-term measures: does the tracker know when the target is gone? Tracking precision, recall and F-score.
 
 Defined by Lukezic et al. 2018 ("Now you see me: evaluating performance in long-term visual tracking") and
-used by VOT-LT and LaSOT's long-term reports; the functions follow the VOT toolkit (``vot/analysis/longterm.py``:
-``determine_thresholds``, ``compute_tpr_curves``, the F-score analysis). A tracker reports, on every frame, a box
-and a confidence that the target is there. For a confidence threshold tau, the frames it calls "present" are
-those with confidence >= tau, and with the overlap O_t of its box with the ground truth (0 where the target is
+used by VOT-LT and LaSOT's long-term reports; by default every number equals vot-toolkit 0.9.0's
+(``vot/analysis/longterm.py``: ``determine_thresholds``, ``compute_tpr_curves``, ``PrecisionRecall``;
+``tests/test_vot_reference.py`` calls the toolkit itself). A tracker reports, on every frame, a box and a
+confidence that the target is there. For a confidence threshold tau, the frames it calls "present" are those
+with confidence >= tau, and with the overlap O_t of its box with the ground truth (0 where the target is
 absent):
 
 - tracking precision Pr(tau) = mean of O_t over the frames called present (1 when none is);
@@ -17,8 +18,14 @@ A tracker that always says "present" has Re = its mean overlap on visible frames
 the target is absent; one that says "absent" whenever unsure keeps Pr high and loses Re.
 
 The package's trackers leave their confidence in ``last_info["score"]`` and results folders keep it per frame
-(``scores/<sequence>_score.txt``). Frame 0 is the given box, not a decision, so it is left out here. A tracker
-with no score at all (``identity``) is scored as one that says "present" on every frame.
+(``scores/<sequence>_score.txt``). A tracker with no score at all (``identity``) is scored as one that says
+"present" on every frame. Which frames and which overlap (:func:`presence_frames`):
+
+- ``definition="vot-lt"`` (default), the toolkit's: every frame, frame 0 too, as the initialisation it is (an
+  empty region: overlap 0, and it counts as a visible frame; its score is NaN, so it is never called present);
+  overlaps bounded and rasterised in whole pixels inside the image (:func:`~deeptrack_lite.evaluation.vot.region_overlap`);
+- ``definition="lukezic"``: the paper's plain continuous IoU of the boxes, on frames 1..N-1 (frame 0 is the given
+  box, not a decision). It differs most where the target is partly outside the image.
 :func:`calibrate_presence` chooses each tracker's threshold on calibration sequences (``calibrate-presence``);
 :func:`presence_at` measures a fixed threshold on other ones.
 """
@@ -113,39 +120,58 @@ def presence_at(sequences, threshold) -> dict:
             "threshold": None if tau == -math.inf else tau}
 
 
-def presence_frames(boxes, scores, ground_truth) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(overlaps, scores, visible) of one run, frames 1..N-1: IoU with the ground truth (0 where it is absent, a NaN
-    row), the tracker's scores (all 1 when it has none: it never says "absent"), and where the target is in view."""
+DEFINITIONS = ("vot-lt", "lukezic")
+
+
+def presence_frames(boxes, scores, ground_truth, frame_size=None, *, definition: str = "vot-lt"
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(overlaps, scores, visible) of one run: the overlap with the ground truth (0 where the target is absent, a
+    NaN row), the tracker's scores (all 1 when it has none: it never says "absent"), and where the target is in
+    view. ``definition`` (module docstring): ``"vot-lt"``, every frame, the toolkit's overlap inside the image of
+    ``frame_size`` (width, height), frame 0 the initialisation; ``"lukezic"``, frames 1..N-1 and the plain IoU."""
     gt = np.asarray(ground_truth, dtype=np.float64)
     boxes = np.asarray(boxes, dtype=np.float64)
     if boxes.shape != gt.shape:
         raise DataError(f"{len(boxes)} boxes for {len(gt)} ground-truth frames")
-    visible = np.all(np.isfinite(gt), axis=1)
-    overlaps = np.zeros(len(gt))
-    if visible.any():
-        ov = iou(np.nan_to_num(boxes[visible]), gt[visible])
-        overlaps[visible] = np.where(np.isfinite(ov), ov, 0.0)
     scores = np.ones(len(gt)) if scores is None else np.asarray(scores, dtype=np.float64)
     if len(scores) != len(gt):
         raise DataError(f"{len(scores)} scores for {len(gt)} frames")
-    return overlaps[1:], scores[1:], visible[1:]
+    visible = np.all(np.isfinite(gt), axis=1)
+    if definition == "lukezic":
+        overlaps = np.zeros(len(gt))
+        if visible.any():
+            ov = iou(np.nan_to_num(boxes[visible]), gt[visible])
+            overlaps[visible] = np.where(np.isfinite(ov), ov, 0.0)
+        return overlaps[1:], scores[1:], visible[1:]
+    if definition != "vot-lt":
+        raise DataError(f"the long-term definition is one of {', '.join(DEFINITIONS)}; got {definition!r}")
+    if frame_size is None:
+        raise DataError("the VOT-LT overlaps are bounded by the image: give the frame size (width, height)")
+    from .vot import region_overlap
+
+    regions = [None, *boxes[1:]]  # frame 0 is the initialisation, an empty region in the toolkit's trajectory
+    overlaps = np.array([region_overlap(r, t if v else None, frame_size) for r, t, v in zip(regions, gt, visible)])
+    return overlaps, scores, visible
 
 
-def evaluate_presence(results_dir, dataset, trackers=None) -> dict:
+def evaluate_presence(results_dir, dataset, trackers=None, *, definition: str = "vot-lt") -> dict:
     """{tracker: :class:`LongTermScore`} from a results folder (:func:`~deeptrack_lite.evaluation.run_ope`'s
     layout, scores included) on ``dataset``'s sequences; ``trackers`` defaults to every tracker folder."""
     results_dir = Path(results_dir)
     if trackers is None:
         trackers = sorted(p.name for p in results_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
-    return {label: long_term_scores(presence_sequences(results_dir, dataset, label)) for label in trackers}
+    return {label: long_term_scores(presence_sequences(results_dir, dataset, label, definition=definition))
+            for label in trackers}
 
 
-def presence_sequences(results_dir, dataset, tracker) -> list:
-    """The (overlaps, scores, visible) triples of one tracker's stored runs, for :func:`presence_at`."""
+def presence_sequences(results_dir, dataset, tracker, *, definition: str = "vot-lt") -> list:
+    """The (overlaps, scores, visible) triples of one tracker's stored runs (:func:`presence_frames`), for
+    :func:`long_term_scores` and :func:`presence_at`."""
     from .ope import read_result
 
     runs = [read_result(Path(results_dir) / tracker, seq) for seq in dataset]
-    return [presence_frames(r["boxes"], r["scores"], seq.ground_truth) for r, seq in zip(runs, dataset)]
+    return [presence_frames(r["boxes"], r["scores"], seq.ground_truth, seq.frame_size, definition=definition)
+            for r, seq in zip(runs, dataset)]
 
 
 def calibrate_presence(trackers, dataset, work_dir, *, device="auto", progress: bool = True) -> dict:
@@ -176,14 +202,15 @@ def write_presence_calibration(path, table: dict, provenance: dict) -> Path:
         return None if v is None else 1.7e308 if v == math.inf else float(f"{v:.6g}")
 
     clean = {name: {k: number(v) for k, v in entry.items()} for name, entry in table.items()}
-    record = {"definition": "threshold of the best long-term tracking F-score (deeptrack_lite.evaluation.longterm); "
-                            "present when last_info['score'] >= threshold; null: every frame present",
+    record = {"definition": "threshold of the best long-term tracking F-score (deeptrack_lite.evaluation.longterm, "
+                            "VOT-LT's definition); present when last_info['score'] >= threshold; null: every frame "
+                            "present",
               "thresholds": clean, "provenance": provenance}
     path = Path(path)
     atomic_write_text(path, json.dumps(record, indent=1) + "\n")
     return path
 
 
-__all__ = ["LongTermScore", "calibrate_presence", "evaluate_presence", "long_term_scores", "presence_at",
+__all__ = ["DEFINITIONS", "LongTermScore", "calibrate_presence", "evaluate_presence", "long_term_scores", "presence_at",
            "presence_frames", "presence_sequences", "presence_thresholds", "tracking_precision_recall",
            "write_presence_calibration"]
