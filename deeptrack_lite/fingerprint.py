@@ -95,8 +95,15 @@ def _file_digest(path: str, mtime_ns: int, size: int) -> str:
 
 def _reads_weights(path: Path) -> bool:
     """Whether a module reads :data:`deeptrack_lite.fileio.WEIGHTS_DIR` (uses the name, not only defines it)."""
+    st = path.stat()
+    return _file_reads_weights(str(path), st.st_mtime_ns, st.st_size)
+
+
+@lru_cache(maxsize=None)
+def _file_reads_weights(path: str, mtime_ns: int, size: int) -> bool:
+    # keyed like _file_digest: parsing every module again for every job cost more than some jobs' tracking
     return any(isinstance(n, ast.Name) and n.id == "WEIGHTS_DIR" and isinstance(n.ctx, ast.Load)
-               for n in ast.walk(ast.parse(path.read_text(encoding="utf-8"))))
+               for n in ast.walk(ast.parse(Path(path).read_text(encoding="utf-8"))))
 
 
 def code_fingerprint(module: str) -> str:

@@ -52,7 +52,8 @@ def toolkit_python(tmp_path_factory, package_index):
     venv = tmp_path_factory.mktemp("vot-toolkit") / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
-    done = subprocess.run([str(python), "-m", "pip", "install", "-q", *TOOLKIT], capture_output=True, text=True)
+    done = subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-compile", *TOOLKIT], capture_output=True,
+                          text=True)
     assert done.returncode == 0, done.stderr[-3000:]
     return python
 
