@@ -58,7 +58,7 @@ def test_one_step_lowers_the_loss_on_a_fixed_batch():
 
 
 def test_training_grows_the_unroll_resumes_and_records_provenance(tmp_path):
-    config = RecurrentTrainConfig.fast()
+    config = RecurrentTrainConfig.fast(n_clips=8, n_val=4, frames=20)  # the mechanics, not the learning: small
     full = train_recurrent(config, tmp_path / "full", device="cpu", progress=False)
     assert [row["unroll"] for row in full.log] == [2, 8]
     train_recurrent(config, tmp_path / "split", device="cpu", progress=False, stop_after=1)
