@@ -126,6 +126,9 @@ def _benchmark(args) -> int:
     seeds = args.seeds or None
     start = time.perf_counter()
     if args.protocol == "vot":
+        if seeds:
+            raise DeepTrackError("--seeds is for --protocol ope: VOT's supervised protocol runs each tracker once per "
+                                 "sequence (seed 0), its resets being what repeats")
         return _benchmark_vot(args, dataset, out, start)
     if args.rescore:  # default: every tracker folder found there
         trackers = [t.strip().lower() for t in args.trackers.split(",") if t.strip()] if args.trackers else None

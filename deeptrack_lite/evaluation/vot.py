@@ -32,6 +32,7 @@ Every measure equals vot-toolkit 0.9.0's on the same trajectories (``vot/region/
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -382,31 +383,83 @@ def write_trajectory(path, run: SupervisedRun) -> Path:
     return path
 
 
+#: The toolkit's order of frame codes, which its supervised runner and ours write: a trajectory starts with its
+#: initialisation (1), after skipped frames (0) only where the target is absent at first (ours waits for it); a
+#: failure (2) is followed by skipped frames and then a re-initialisation or the sequence's end; regions (-1)
+#: follow an initialisation or a region. {state: {code: next state}}.
+_TRAJECTORY_ORDER = {"start": {SKIPPED: "start", INITIALIZATION: "tracking"},
+                     "tracking": {-1: "tracking", FAILURE: "failed"},
+                     "failed": {SKIPPED: "failed", INITIALIZATION: "tracking"}}
+
+
+def _read_text(path: Path, what: str) -> str:
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not a text file, so not {what}") from None
+    except OSError as exc:
+        raise DataError(f"cannot read {what} {path}: {exc}") from None
+
+
+def _trajectory_line(path: Path, number: int, line: str) -> tuple[int, np.ndarray | None]:
+    """One line of a trajectory: (code, None) for a special frame, (-1, box) for a region."""
+    where = f"{path}, line {number}"
+    try:
+        values = [float(v) for v in line.split(",")]
+    except ValueError:
+        raise DataError(f"{where}: {line[:60]!r} is not a VOT region (numbers separated by commas)") from None
+    if len(values) == 1:
+        if values[0] not in (INITIALIZATION, FAILURE, SKIPPED):
+            raise DataError(f"{where}: {line!r} is not a frame code (1 initialisation, 2 failure, 0 skipped)")
+        return int(values[0]), None
+    if not all(math.isfinite(v) for v in values):
+        raise DataError(f"{where}: the region {line[:60]!r} has a value that is not a finite number")
+    if len(values) == 4:
+        if values[2] < 0 or values[3] < 0:
+            raise DataError(f"{where}: the box {line!r} has a negative width or height")
+        return -1, np.array(values)
+    if len(values) >= 6 and len(values) % 2 == 0:
+        p = np.array(values).reshape(-1, 2)
+        return -1, np.array([p[:, 0].min(), p[:, 1].min(), np.ptp(p[:, 0]), np.ptp(p[:, 1])])
+    raise DataError(f"{where}: {len(values)} numbers are not a VOT region (a code, a box x,y,w,h or a polygon of "
+                    "at least 3 points)")
+
+
 def read_trajectory(path) -> SupervisedRun:
     """A trajectory written by :func:`write_trajectory` or by the VOT toolkit (rectangles, or polygons
-    reduced to their bounding boxes)."""
+    reduced to their bounding boxes), read strictly: a code other than 0, 1 or 2, a region that is not finite
+    or has a negative size, codes out of the toolkit's order (``_TRAJECTORY_ORDER``) or a damaged
+    ``_time.txt`` raise :class:`~deeptrack_lite.errors.DataError` naming the file and line."""
     path = Path(path)
-    try:
-        lines = [l.strip() for l in path.read_text().splitlines() if l.strip()]
-    except OSError as exc:
-        raise DataError(f"cannot read the trajectory {path}: {exc}") from None
+    lines = [l.strip() for l in _read_text(path, "a VOT trajectory").splitlines() if l.strip()]
+    if not lines:
+        raise DataError(f"{path}: an empty trajectory")
     codes = np.full(len(lines), -1, dtype=np.int64)
     boxes = np.full((len(lines), 4), np.nan)
     for i, line in enumerate(lines):
-        values = [float(v) for v in line.replace(";", ",").split(",")]
-        if len(values) == 1:
-            codes[i] = int(values[0])
-        elif len(values) == 4:
-            boxes[i] = values
-        elif len(values) >= 6 and len(values) % 2 == 0:
-            p = np.array(values).reshape(-1, 2)
-            boxes[i] = [p[:, 0].min(), p[:, 1].min(), np.ptp(p[:, 0]), np.ptp(p[:, 1])]
-        else:
-            raise DataError(f"{path}, line {i + 1}: not a VOT region ({line!r})")
+        codes[i], box = _trajectory_line(path, i + 1, line)
+        if box is not None:
+            boxes[i] = box
+    state = "start"
+    for i, code in enumerate(codes):
+        state = _TRAJECTORY_ORDER[state].get(int(code))
+        if state is None:
+            raise DataError(f"{path}, line {i + 1}: the frame codes are out of VOT's order (a trajectory starts "
+                            "with 1, after 0s while the target is absent; a failure, 2, is followed by skipped frames, "
+                            "0, then a re-initialisation, 1, or its end)")
+    if state == "start":
+        raise DataError(f"{path}: the trajectory never initialises the tracker (no line 1)")
     time_file = path.with_name(path.stem + "_time.txt")
-    times = (np.array([float(t) for t in time_file.read_text().split()]) if time_file.is_file()
-             else np.zeros(len(lines)))
-    return SupervisedRun(codes, boxes, times if len(times) == len(lines) else np.zeros(len(lines)))
+    times = np.zeros(len(lines))
+    if time_file.is_file():
+        text = _read_text(time_file, "the frame times of a VOT trajectory")
+        try:
+            values = np.array([float(t) for t in text.split()])
+        except ValueError:
+            raise DataError(f"{time_file}: the frame times must be numbers, one per line") from None
+        if len(values) == len(lines):
+            times = values
+    return SupervisedRun(codes, boxes, times)
 
 
 @dataclass
@@ -428,6 +481,11 @@ def score_vot_run(run: SupervisedRun, sequence, *, burnin: int = 10) -> VOTSeque
     """Accuracy, failures and EAO segments of one run on its sequence."""
     if len(run.codes) != len(sequence):
         raise DataError(f"{sequence.name}: the trajectory has {len(run.codes)} frames, the sequence {len(sequence)}")
+    first = int(run.initializations[0]) if len(run.initializations) else len(run.codes)
+    visible = next((i for i, region in enumerate(ground_truth_regions(sequence)) if region is not None), None)
+    if visible is not None and visible < first:
+        raise DataError(f"{sequence.name}: the trajectory starts the tracker on frame {first + 1}, but the target is "
+                        f"visible from frame {visible + 1}, where VOT's runner starts it")
     overlaps = run_overlaps(run, sequence)
     acc, n = accuracy(run, overlaps, burnin=burnin)
     return VOTSequenceScore(sequence.name, len(sequence), run.failures, acc, n, eao_segments(run, overlaps))
@@ -487,11 +545,13 @@ __all__ = ["FAILURE", "INITIALIZATION", "SKIPPED", "SupervisedRun", "VOT_STACK_I
 # ---------------------------------------------------------------------------------------------- many runs
 @dataclass
 class VOTReport:
-    """Per tracker, :func:`summarize_vot` of its runs; ``failed``: (tracker, sequence) -> why a run failed."""
+    """Per tracker, :func:`summarize_vot` of its runs; ``failed``: (tracker, sequence) -> why a run failed or was
+    not scored; ``recomputed``: (tracker, sequence) -> why a stored trajectory was run again."""
 
     dataset: str
     summaries: dict
     failed: dict = field(default_factory=dict)
+    recomputed: dict = field(default_factory=dict)  # (tracker, sequence) -> why the stored trajectory was not reused
 
     def table(self) -> str:
         """Trackers ranked by EAO (NaN, where no segment reaches the interval, last), with the toolkit's accuracy
@@ -543,7 +603,8 @@ def run_vot(trackers, dataset, results_dir, *, device="auto", skip: int = 5, fai
     """Every tracker over every sequence with VOT's resets, resumable: a trajectory already in ``results_dir``
     (the toolkit's layout, :func:`trajectory_path`) made with the same settings and code is reused, as
     :func:`~deeptrack_lite.evaluation.run_ope` reuses its results. A run that raises is recorded in
-    ``report.failed`` and the others go on. Each (tracker, sequence) run is a job, run where ``run_ope`` runs its
+    ``report.failed`` and the others go on; a stored trajectory made otherwise, or damaged, runs again and is listed
+    in ``report.recomputed`` with the reason. Each (tracker, sequence) run is a job, run where ``run_ope`` runs its
     jobs (``job_timeout``, ``workers``, ``scheduler``, ``threads_per_worker``, ``executor``: see there).
     ``burnin``, ``interval`` and ``eao_length`` go to :func:`evaluate_vot`."""
     import json
@@ -552,27 +613,28 @@ def run_vot(trackers, dataset, results_dir, *, device="auto", skip: int = 5, fai
     from ..errors import TrackerError
     from ..jobs import Job
     from ..trackers import tracker_class
-    from .ope import run_jobs, settings_mismatch, tracker_specs
+    from .ope import run_jobs, tracker_specs
 
     specs = tracker_specs(trackers)
     bar = None
     if progress:
         from tqdm.auto import tqdm
         bar = tqdm(total=len(specs) * len(dataset), desc="VOT", unit="run")
-    failed, jobs = {}, []
+    say = bar.write if bar is not None else (lambda text: print(text, file=sys.stderr))
+    failed, recomputed, jobs = {}, {}, []
     for seq in dataset:  # sequence by sequence, so that a sequence's frames are decoded once for all trackers
         for spec in specs:
             path = trajectory_path(results_dir, spec.label, seq.name)
             info_path = path.with_name(path.stem + "_info.json")
             settings = _vot_settings(spec, seq, skip, failure_overlap)
-            if path.is_file() and info_path.is_file():
-                try:
-                    if settings_mismatch(json.loads(info_path.read_text()), settings) is None:
-                        if bar is not None:
-                            bar.update(1)
-                        continue
-                except ValueError:
-                    pass
+            stale = stored_trajectory_problem(path, info_path, seq, settings)
+            if stale is None:
+                if bar is not None:
+                    bar.update(1)
+                continue
+            if path.is_file():
+                recomputed[(spec.label, seq.name)] = stale
+                say(f"{spec.label} on {seq.name}: the stored trajectory is not reused ({stale}); running it again")
             try:
                 cls = tracker_class(spec.name)
             except TrackerError as exc:
@@ -582,7 +644,7 @@ def run_vot(trackers, dataset, results_dir, *, device="auto", skip: int = 5, fai
                 continue
             jobs.append(Job((spec.label, seq.name), run_vot_job, (cls, spec, seq, device, skip, failure_overlap, settings)))
     options = dict(workers=workers, scheduler=scheduler, job_timeout=job_timeout, threads_per_worker=threads_per_worker,
-                   progress=progress, say=bar.write if bar is not None else None)
+                   progress=progress, say=say)
     try:
         with closing(run_jobs(jobs, executor, **options)) as outcomes:
             for outcome in outcomes:
@@ -604,7 +666,32 @@ def run_vot(trackers, dataset, results_dir, *, device="auto", skip: int = 5, fai
     report = evaluate_vot(results_dir, dataset, trackers=[s.label for s in specs], burnin=burnin, interval=interval,
                           eao_length=eao_length)
     report.failed.update(failed)
+    report.recomputed.update(recomputed)
     return report
+
+
+def stored_trajectory_problem(path: Path, info_path: Path, sequence, settings: dict) -> str | None:
+    """Why a stored trajectory cannot be reused for ``settings`` (None: it can): missing, made otherwise, or
+    damaged (it must read and fit ``sequence`` as :func:`evaluate_vot` will score it)."""
+    import json
+
+    from .ope import settings_mismatch
+
+    if not path.is_file():
+        return "no trajectory"
+    try:
+        info = json.loads(_read_text(info_path, "the settings of a VOT trajectory"))
+        if not isinstance(info, dict):
+            return f"{info_path} is not a settings record"
+        mismatch = settings_mismatch(info, settings)
+        if mismatch is not None:
+            return mismatch
+        run = read_trajectory(path)
+        if len(run.codes) != len(sequence):
+            return f"it has {len(run.codes)} frames, the sequence {len(sequence)}"
+    except (ValueError, DataError) as exc:
+        return f"it is damaged ({exc})"
+    return None
 
 
 def evaluate_vot(results_dir, dataset, *, trackers=None, burnin: int = 10, interval=None,
@@ -614,7 +701,13 @@ def evaluate_vot(results_dir, dataset, *, trackers=None, burnin: int = 10, inter
     EAO interval (:func:`resolve_eao_interval`; by default the stack's for a VOT20xx folder, else estimated);
     ``eao_length``: how far the EAO curve runs (:func:`summarize_vot`)."""
     results_dir = Path(results_dir)
-    labels = trackers or sorted(p.parent.name for p in results_dir.glob("*/baseline"))
+    if not results_dir.is_dir():
+        raise DataError(f"no results folder at {results_dir}")
+    labels = trackers or sorted(p.parent.name for p in results_dir.glob("*/baseline") if p.is_dir())
+    if not labels:
+        raise DataError(f"{results_dir} holds no VOT results: the toolkit's layout is "
+                        "<tracker>/baseline/<sequence>/<sequence>_001.txt (an OTB-layout folder is scored with "
+                        "--protocol ope)")
     low, high, source = resolve_eao_interval(interval, [len(s) for s in dataset], dataset.name)  # one for all trackers
     summaries, failed = {}, {}
     for label in labels:
@@ -624,7 +717,10 @@ def evaluate_vot(results_dir, dataset, *, trackers=None, burnin: int = 10, inter
             if not path.is_file():
                 failed[(label, seq.name)] = "no trajectory"
                 continue
-            scores.append(score_vot_run(read_trajectory(path), seq, burnin=burnin))
+            try:
+                scores.append(score_vot_run(read_trajectory(path), seq, burnin=burnin))
+            except DataError as exc:  # one damaged file: that run is failed, the others are still scored
+                failed[(label, seq.name)] = f"not scored: {exc}"
         if scores:
             summaries[label] = {**summarize_vot(scores, interval=(low, high), eao_length=eao_length),
                                 "eao_interval_source": source}
