@@ -21,7 +21,7 @@ from .version import __version__
 
 require_opencv()  # no cv2 at all: say what to install now, not in a traceback deep inside a tracker
 
-_SUBPACKAGES = ("boxes", "course", "crops", "data", "dependencies", "errors", "evaluation", "features", "fileio", "images", "jobs", "models",
+_SUBPACKAGES = ("boxes", "course", "crops", "data", "dependencies", "errors", "evaluation", "features", "fileio", "images", "jobs", "models", "outputs",
                 "motion", "online", "runtime", "trackers", "training", "viz")
 _SHORTCUTS = {"exercises": ("course.exercises", None), "device": ("runtime", "device"),
               "fast_mode": ("runtime", "fast_mode"), "seed_everything": ("runtime", "seed_everything")}

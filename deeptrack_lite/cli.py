@@ -7,6 +7,7 @@ from pathlib import Path
 
 from .errors import DeepTrackError
 from .fileio import make_folder
+from .outputs import save_figure, write_text
 
 
 DEFAULT_BENCHMARK_TRACKERS = "kcf,csrt,mil,mosse"
@@ -22,11 +23,19 @@ def _positive_int(text: str) -> int:
     return value
 
 
+#: numpy's generators refuse negative seeds and torch's those of 64 bits and more
+MAX_SEED = 2 ** 63 - 1
+
+
 def _seed_list(text: str) -> list[int]:
     try:
-        return [int(x) for x in text.split(",") if x.strip()]
+        seeds = [int(x) for x in text.split(",") if x.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers such as 0,1,2, got {text!r}") from None
+        seeds = None
+    if seeds is None or not all(0 <= s <= MAX_SEED for s in seeds):
+        raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers from 0 to 2**63 - 1 such as 0,1,2, "
+                                         f"got {text!r}")
+    return seeds
 
 
 def _seconds(text: str) -> float:
@@ -133,6 +142,9 @@ def _benchmark(args) -> int:
     if args.rescore:  # default: every tracker folder found there
         trackers = [t.strip().lower() for t in args.trackers.split(",") if t.strip()] if args.trackers else None
         report = evaluate(Path(args.rescore), dataset, trackers=trackers, seeds=seeds)
+        if not report.scores:
+            raise DeepTrackError(f"{args.rescore} holds no results for the sequences of {dataset.name} (the layout: "
+                                 "<tracker>/<sequence>.txt)")
     else:
         specs = tracker_specs(args.trackers or DEFAULT_BENCHMARK_TRACKERS)
         report = run_ope(specs, dataset, out / "results", seeds=seeds, device=args.device, overwrite=args.overwrite,
@@ -143,11 +155,11 @@ def _benchmark(args) -> int:
     if any(s.attributes for s in dataset):
         print("\nsuccess AUC per attribute (number of sequences):")
         print(report.attribute_table())
-    plot_ope(report).savefig(out / "ope.png", dpi=120)
-    if any(s.attributes for s in dataset):
-        plot_attributes(report).savefig(out / "attributes.png", dpi=100)
     report.save_json(out / "summary.json")
-    (out / "table.md").write_text(report.table(by=args.rank_by, markdown=True) + "\n")
+    write_text(out / "table.md", report.table(by=args.rank_by, markdown=True) + "\n")
+    save_figure(plot_ope(report), out / "ope.png", dpi=120)
+    if any(s.attributes for s in dataset):
+        save_figure(plot_attributes(report), out / "attributes.png", dpi=100)
     print(f"\nwrote {out / 'ope.png'}, {out / 'summary.json'} and {out / 'table.md'}")
     if not seeds and not report.failures and any(not s.target_visible.all() for s in dataset):
         _presence_report(Path(args.rescore) if args.rescore else out / "results", dataset, report.trackers, out)
@@ -182,7 +194,7 @@ def _presence_report(results_dir, dataset, trackers, out) -> None:
         c, b = row["calibrated"], row["best"]
         tau = "always" if c["threshold"] is None else f"{c['threshold']:.4g}"
         print(f"{label:16s} {tau:>10s} {c['precision']:6.3f} {c['recall']:6.3f} {c['f_score']:6.3f} {b['f_score']:7.3f}")
-    (out / "presence.json").write_text(json.dumps(rows, indent=1) + "\n")
+    write_text(out / "presence.json", json.dumps(rows, indent=1) + "\n")
     print(f"wrote {out / 'presence.json'}")
 
 
@@ -230,7 +242,7 @@ def _benchmark_vot(args, dataset, out, start) -> int:
     print(f"\n{dataset.name}: {len(dataset)} sequences, {sum(len(s) for s in dataset)} frames; wall time "
           f"{time.perf_counter() - start:.1f} s\n")
     print(report.table())
-    (out / "summary.json").write_text(json.dumps(report.to_dict(), indent=1) + "\n")
+    write_text(out / "summary.json", json.dumps(report.to_dict(), indent=1) + "\n")
     print(f"\nwrote {out / 'summary.json'}; trajectories in the VOT toolkit's layout under {out / 'results'}")
     for (tracker, seq), why in report.failed.items():
         print(f"  {tracker} on {seq}: {why}", file=sys.stderr)

@@ -29,7 +29,8 @@ from ..version import __version__
 from ..data.readers import read_boxes
 from ..data.sequence import Dataset
 from ..errors import AnnotationError, DataError, DeepTrackError, TrackerError
-from ..fileio import atomic_write_text, make_folder
+from ..fileio import make_folder
+from ..outputs import write_text
 from ..fingerprint import code_fingerprint
 from ..trackers import create_tracker, track, tracker_class
 from .metrics import center_error, normalized_precision_curve, overlap, precision_curve, success_curve
@@ -114,33 +115,45 @@ def _run_dir(results_dir, label: str, seed) -> Path:
 
 def write_result(run_dir, sequence_name: str, boxes, times=None, info: dict | None = None, scores=None) -> Path:
     """Write one tracker's result on one sequence (times, scores and info first, boxes last, each atomically).
-    ``scores`` are written only when some frame has one."""
+    ``scores`` are written only when some frame has one; otherwise a scores file left by an earlier run of the
+    label is removed."""
     run_dir = Path(run_dir)
+    score_path = run_dir / "scores" / f"{sequence_name}_score.txt"
     if scores is not None and np.isfinite(np.asarray(scores, dtype=np.float64)).any():
-        atomic_write_text(run_dir / "scores" / f"{sequence_name}_score.txt", "".join(f"{v:.6g}\n" for v in scores))
+        write_text(score_path, "".join(f"{v:.6g}\n" for v in scores))
+    elif score_path.is_file():  # another tracker's scores, from a run this one replaces, must not pass for its own
+        score_path.unlink()
     if times is not None:
-        atomic_write_text(run_dir / "times" / f"{sequence_name}_time.txt", "".join(f"{t:.8f}\n" for t in times))
+        write_text(run_dir / "times" / f"{sequence_name}_time.txt", "".join(f"{t:.8f}\n" for t in times))
     if info is not None:
-        atomic_write_text(run_dir / "info" / f"{sequence_name}.json", json.dumps(info, indent=1, default=str))
+        write_text(run_dir / "info" / f"{sequence_name}.json", json.dumps(info, indent=1, default=str))
     lines = "".join(",".join(f"{v:.3f}" for v in b) + "\n" for b in np.asarray(boxes, dtype=np.float64))
     path = run_dir / f"{sequence_name}.txt"
-    atomic_write_text(path, lines)
+    write_text(path, lines)
     return path
 
 
-def result_is_complete(run_dir, sequence) -> bool:
-    path = Path(run_dir) / f"{sequence.name}.txt"
-    if not path.is_file():
-        return False
-    try:
-        return len(read_boxes(path, raw=True)) == len(sequence)
-    except DeepTrackError:
-        return False
+def check_result_boxes(path, boxes, *, ours: bool) -> None:
+    """A stored result's boxes as a tracker can have written them, else an :class:`AnnotationError` naming the
+    line: no negative size, no infinite value, no line only partly NaN. A line of NaN or of zeros (a lost target, as
+    some toolkits write it) is allowed in another toolkit's results but never in ours (``ours``: the result has
+    this package's info file), whose trackers always give a finite box of positive size."""
+    boxes = np.asarray(boxes, dtype=np.float64)
+    nan = np.isnan(boxes)
+    lost = nan.all(axis=1) | (boxes == 0).all(axis=1)
+    bad = (nan.any(axis=1) & ~nan.all(axis=1)) | np.isinf(boxes).any(axis=1) | (boxes[:, 2:] < 0).any(axis=1)
+    if ours:
+        bad |= lost | (~lost & (boxes[:, 2:] <= 0).any(axis=1))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise AnnotationError(f"{path}, line {i + 1}: {', '.join(f'{v:g}' for v in boxes[i])} is not a box a tracker "
+                              "gives (a NaN or infinite value, or a size that is not positive): a damaged result")
 
 
 def read_result(run_dir, sequence) -> dict:
     """Boxes (and times and info when present) of one stored result; :class:`AnnotationError` if the
-    file's frame count differs from the sequence's."""
+    file's frame count differs from the sequence's, if a box is damaged (:func:`check_result_boxes`), or if a
+    times, info or scores file beside it does not read."""
     run_dir = Path(run_dir)
     path = run_dir / f"{sequence.name}.txt"
     if not path.is_file():
@@ -148,6 +161,16 @@ def read_result(run_dir, sequence) -> dict:
     boxes = read_boxes(path, raw=True)
     if len(boxes) != len(sequence):
         raise AnnotationError(f"{path}: {len(boxes)} boxes for the {len(sequence)} frames of {sequence.name!r}")
+    info_path = run_dir / "info" / f"{sequence.name}.json"
+    info = {}
+    if info_path.exists():
+        try:
+            info = json.loads(info_path.read_bytes().decode("utf-8"))
+        except (OSError, ValueError) as exc:  # a folder, unreadable, not UTF-8, not JSON
+            raise AnnotationError(f"{info_path}: not a JSON info file ({exc})") from None
+        if not isinstance(info, dict):
+            raise AnnotationError(f"{info_path}: not an info record (a JSON object of how the result was made)")
+    check_result_boxes(path, boxes, ours="tracker" in info)
     times = None
     for candidate in (run_dir / "times" / f"{sequence.name}_time.txt", run_dir / f"{sequence.name}_time.txt"):
         if candidate.is_file():
@@ -158,11 +181,6 @@ def read_result(run_dir, sequence) -> dict:
             if len(values) == len(sequence):
                 times = values
             break
-    info_path = run_dir / "info" / f"{sequence.name}.json"
-    try:
-        info = json.loads(info_path.read_text()) if info_path.is_file() else {}
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise AnnotationError(f"{info_path}: not a JSON info file ({exc})") from None
     return {"boxes": boxes, "times": times, "info": info, "scores": read_scores(run_dir, sequence)}
 
 
@@ -241,13 +259,12 @@ def stale_reason(run_dir, sequence, settings: dict) -> str | None:
     path = Path(run_dir) / f"{sequence.name}.txt"
     if not path.is_file():
         return None
-    if not result_is_complete(run_dir, sequence):
-        return f"it has another number of boxes than the {len(sequence)} frames"
-    info_path = Path(run_dir) / "info" / f"{sequence.name}.json"
     try:
-        info = json.loads(info_path.read_text())
-    except (OSError, ValueError):
-        return "it has no readable info file saying how it was made"
+        info = read_result(run_dir, sequence)["info"]
+    except DeepTrackError as exc:
+        return f"it is damaged or incomplete ({exc})"
+    if not info:
+        return "it has no info file saying how it was made"
     return settings_mismatch(info, settings)
 
 

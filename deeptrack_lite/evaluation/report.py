@@ -14,7 +14,7 @@ import numpy as np
 
 from ..data.sequence import Dataset
 from ..errors import DataError
-from ..fileio import make_folder
+from ..outputs import write_text
 from .metrics import PRECISION_THRESHOLDS, SUCCESS_THRESHOLDS, precision_at, success_auc
 
 
@@ -205,8 +205,7 @@ class OPEReport:
 
     def save_json(self, path) -> Path:
         path = Path(path)
-        make_folder(path.parent)
-        path.write_text(json.dumps(self.to_dict(), indent=1))
+        write_text(path, json.dumps(self.to_dict(), indent=1))
         return path
 
     def __repr__(self) -> str:

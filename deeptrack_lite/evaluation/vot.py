@@ -39,7 +39,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
-from ..fileio import atomic_write_text, make_folder
+from ..fileio import make_folder
+from ..outputs import write_text
 
 INITIALIZATION, FAILURE, SKIPPED = 1, 2, 0  # the toolkit's special region codes
 
@@ -377,9 +378,9 @@ def write_trajectory(path, run: SupervisedRun) -> Path:
     ``x,y,w,h``; the frame times beside it in ``<name>_time.txt``. Boxes last, so a complete file means a run."""
     path = Path(path)
     make_folder(path.parent)
-    atomic_write_text(path.with_name(path.stem + "_time.txt"), "".join(f"{t:.6f}\n" for t in run.times))
+    write_text(path.with_name(path.stem + "_time.txt"), "".join(f"{t:.6f}\n" for t in run.times))
     lines = [str(int(c)) if c != -1 else ",".join(f"{v:.4f}" for v in b) for c, b in zip(run.codes, run.boxes)]
-    atomic_write_text(path, "\n".join(lines) + "\n")
+    write_text(path, "\n".join(lines) + "\n")
     return path
 
 
@@ -652,7 +653,7 @@ def run_vot(trackers, dataset, results_dir, *, device="auto", skip: int = 5, fai
                 if outcome.ok:
                     path = trajectory_path(results_dir, label, name)
                     make_folder(path.parent)
-                    atomic_write_text(path.with_name(path.stem + "_info.json"),
+                    write_text(path.with_name(path.stem + "_info.json"),
                                       json.dumps(outcome.job.args[-1], indent=1) + "\n")
                     write_trajectory(path, outcome.value)
                 else:
