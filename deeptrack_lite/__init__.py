@@ -9,19 +9,21 @@ Sub-packages load when first used (``dtl.data``, ``dtl.trackers``...), so import
 does not import the others (the trainers, the course code), and ``python -m deeptrack_lite --help`` starts
 without torch. The layers, each importing only from the ones before it::
 
-    errors, version, dependencies -> boxes, images, runtime, fileio, crops, jobs -> data -> features, viz -> models, motion
+    errors, version, dependencies -> boxes, images, runtime, cpus, fileio, outputs, crops, jobs -> data -> features, viz -> models, motion
     -> online -> training -> trackers -> evaluation -> cli -> course
 """
 from __future__ import annotations
 
 import importlib
 
+from .cpus import apply_cpu_budget
 from .dependencies import require_opencv
 from .version import __version__
 
 require_opencv()  # no cv2 at all: say what to install now, not in a traceback deep inside a tracker
+apply_cpu_budget()  # a pod's CPU quota, not the host's cores, sizes torch's and OpenCV's thread pools
 
-_SUBPACKAGES = ("boxes", "course", "crops", "data", "dependencies", "errors", "evaluation", "features", "fileio", "images", "jobs", "models", "outputs",
+_SUBPACKAGES = ("boxes", "course", "cpus", "crops", "data", "dependencies", "errors", "evaluation", "features", "fileio", "images", "jobs", "models", "outputs",
                 "motion", "online", "runtime", "trackers", "training", "viz")
 _SHORTCUTS = {"exercises": ("course.exercises", None), "device": ("runtime", "device"),
               "fast_mode": ("runtime", "fast_mode"), "seed_everything": ("runtime", "seed_everything")}

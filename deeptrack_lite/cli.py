@@ -130,9 +130,12 @@ def _benchmark(args) -> int:
 
     from .evaluation import evaluate, plot_attributes, plot_ope, run_ope, tracker_specs
 
+    from .cpus import cpu_budget
+
     out = make_folder(args.out)
     dataset = _dataset(args.dataset, args.frames, args.sequences, args.attributes)
     seeds = args.seeds or None
+    print(f"CPU budget: {cpu_budget()}", file=sys.stderr)
     start = time.perf_counter()
     if args.protocol == "vot":
         if seeds:

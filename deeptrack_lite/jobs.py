@@ -33,6 +33,7 @@ import traceback
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
+from .cpus import cpu_budget
 from .errors import DeepTrackError
 
 # A job in a worker process must end some time: four hours is far more than any tracker needs on a sequence of a
@@ -318,7 +319,8 @@ class DaskExecutor(Executor):
     on an existing cluster, ``scheduler`` (an address such as ``tcp://host:8786`` or a ``distributed.Client``).
 
     Every job runs in its worker's :class:`JobRunner` with ``threads_per_worker`` torch and OpenCV threads (default for a
-    local cluster: the cores divided among the workers; for an existing cluster, 1, as Dask sets for its workers)
+    local cluster: the CPU budget (:func:`~deeptrack_lite.cpus.cpu_budget`: a cgroup's quota, not the host's cores)
+    divided among the workers; for an existing cluster, 1, as Dask sets for its workers)
     and is stopped after ``job_timeout`` seconds (default :data:`DEFAULT_WORKER_JOB_TIMEOUT`)."""
 
     def __init__(self, workers: int | None = None, scheduler=None, *, job_timeout: float | None = None,
@@ -337,7 +339,7 @@ class DaskExecutor(Executor):
                 raise DeepTrackError(f"the number of workers must be 1 or more, got {workers}")
             import dask
 
-            self.threads = threads_per_worker or max(1, (os.cpu_count() or 1) // workers)
+            self.threads = threads_per_worker or max(1, cpu_budget().threads // workers)
             # A worker that dies (not only its runner) is tried again by Dask allowed-failures times: once is enough
             # to tell a lost machine from a job that kills whatever runs it.
             self._environ = dict(os.environ)

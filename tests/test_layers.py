@@ -13,7 +13,7 @@ ROOT = Path(deeptrack_lite.__file__).parent
 # Lowest first. A module may import from its own layer and the layers before it, never from a later one.
 LAYERS = [
     {"errors", "version", "fingerprint", "dependencies"},
-    {"boxes", "images", "runtime", "fileio", "outputs", "crops", "jobs"},
+    {"boxes", "images", "runtime", "cpus", "fileio", "outputs", "crops", "jobs"},
     {"data"},
     {"features", "viz"},
     {"models", "motion"},

@@ -367,7 +367,7 @@ def run_ope(trackers, dataset: Dataset, results_dir, *, seeds=None, device="auto
         hangs is recorded as failed and the others go on. A child loads its tracker's weights anew, which adds to
         the first frame's time (and so to the FPS figure);
       - ``workers=N``: on a Dask ``LocalCluster`` of N worker processes, each with ``threads_per_worker`` torch
-        threads (default: the cores divided among them) and each run stopped after ``job_timeout`` (default
+        threads (default: the CPU budget divided among them, :func:`~deeptrack_lite.cpus.cpu_budget`) and each run stopped after ``job_timeout`` (default
         four hours);
       - ``scheduler``: on a running Dask cluster, its address (``"tcp://host:8786"``) or a ``distributed.Client``;
         the workers must reach the dataset at the same path (synthetic sequences are rendered where they run);

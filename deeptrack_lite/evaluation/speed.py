@@ -19,7 +19,8 @@ import torch
 
 from ..data import Dataset
 from ..errors import DeepTrackError
-from ..fileio import atomic_write_text
+from ..cpus import cpu_budget
+from ..outputs import write_text
 from ..runtime import device as pick_device, device_name
 from ..trackers.base import STAGES, create_tracker, track
 from ..version import __version__
@@ -77,7 +78,9 @@ class SpeedReport:
         stages = [s for s in STAGES if any(t.update_breakdown.get(s) or t.init_breakdown.get(s) for t in self.trackers.values())]
         head = f"{'tracker':<16}{'FPS':>7}{'w/o init':>9}{'init s':>8} | " + "".join(f"{s[:9]:>10}" for s in stages) + \
             f" | {'AUC':>6}"
-        lines = [f"{self.dataset}: {len(self.sequences)} sequences, device {self.device}, {self.torch_threads} torch threads",
+        budget = self.machine.get("cpu_budget")
+        lines = [f"{self.dataset}: {len(self.sequences)} sequences, device {self.device}, {self.torch_threads} torch threads"
+                 + (f", CPU budget {budget}" if budget else ""),
                  "ms per frame after the first, by stage (init's own breakdown is in the JSON)", head, "-" * len(head)]
         for label, t in self.trackers.items():
             lines.append(f"{label:<16}{t.fps:>7.1f}{t.fps_after_init:>9.1f}{t.init_seconds / len(t.per_sequence):>8.2f} | "
@@ -91,7 +94,7 @@ class SpeedReport:
         return out
 
     def save_json(self, path) -> None:
-        atomic_write_text(path, json.dumps(self.to_dict(), indent=1))
+        write_text(path, json.dumps(self.to_dict(), indent=1))
 
 
 def _add(total: dict, timing: dict) -> None:
@@ -133,7 +136,8 @@ def measure_speed(trackers, dataset: Dataset, *, device="auto", seed: int = 0, p
             spec.label, frames, init_s, update_s, init_b, update_b, timed / measured if measured > 0 else 1.0,
             float(np.mean([v["success_auc"] for v in per_seq.values()])), per_seq)
     machine = {"python": platform.python_version(), "torch": torch.__version__, "platform": platform.platform(terse=True),
-               "processor": platform.processor() or platform.machine(), "deeptrack_lite": __version__}
+               "processor": platform.processor() or platform.machine(), "deeptrack_lite": __version__,
+               "cpu_budget": str(cpu_budget())}
     return SpeedReport(device_name(dev), torch.get_num_threads(), machine, dataset.name, [s.name for s in seqs], results)
 
 
