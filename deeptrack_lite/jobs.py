@@ -356,6 +356,9 @@ class DaskExecutor(Executor):
                 self.client = Client(scheduler)  # waits distributed.comm.timeouts.connect (30 s) at most
             except (OSError, TimeoutError) as exc:
                 raise DeepTrackError(f"no Dask scheduler answers at {scheduler}: {exc}") from None
+            except ValueError as exc:  # not an address at all ("missing port number", an unknown protocol)
+                raise DeepTrackError(f"{scheduler!r} is not a Dask scheduler's address such as tcp://HOST:8786 "
+                                     f"({exc})") from None
             self._owns_client = True
         else:  # a Client the caller made (dask-jobqueue, Kubernetes...)
             self.threads = threads_per_worker or 1

@@ -68,8 +68,8 @@ def read_polygons(path) -> list | None:
     for line in _read_text(Path(path), "box file").splitlines():
         if not line.strip():
             continue
-        try:
-            values = np.array([float(f) for f in line.replace(",", " ").replace("\t", " ").split()])
+        try:  # the separators read_boxes takes: commas, semicolons, tabs or spaces
+            values = np.array([float(f) for f in _FIELD_SEP.split(line.strip())])
         except ValueError:
             values = np.zeros(0)
         if len(values) == 8 and np.all(np.isfinite(values)) and np.any(values != 0):
@@ -197,10 +197,15 @@ def _sequence_from_folder(frames_dir: Path, annotation: Path, name: str, folder:
     boxes = read_boxes(annotation)
     if layout == "got10k":
         absence = folder / "absence.label"
-        if len(boxes) == 1 and len(files) > 1:  # GOT-10k test split: only the first frame is given
+        test_split = len(boxes) == 1 and len(files) > 1  # GOT-10k's test split: only the first frame is given
+        if test_split:
             boxes = np.vstack([boxes, np.full((len(files) - 1, 4), np.nan)])
         if absence.is_file():
             flags = [line.strip() for line in _read_text(absence, "absence label").splitlines() if line.strip()]
+            if test_split and "0" in flags[1:]:
+                raise AnnotationError(f"{annotation}: one box for {len(files)} frames, but {absence.name} says the "
+                                      "target is present after the first: the annotation is cut short (a test-split "
+                                      "sequence has only its first box and no absence.label)")
             if len(flags) != len(boxes):
                 raise AnnotationError(f"{absence}: {len(flags)} flags for the {len(boxes)} boxes of {annotation.name}; "
                                       "one 0/1 line per frame is needed")
