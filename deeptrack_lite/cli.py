@@ -491,7 +491,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("speed", help="FPS of trackers with and without init, and where their time goes",
                        description="Runs each tracker over the same frames, one after the other in this process, and "
-                       "prints per tracker: FPS as DESIGN.md defines it (init included) and without init, the mean "
+                       "prints per tracker: FPS as docs/design.md defines it (init included) and without init, the mean "
                        "init time, milliseconds per frame in each stage (training, sampling, features, scoring, "
                        "box_regression, other = Python overhead) from the trackers' own timers, and the success AUC, "
                        "with the device and the torch thread count. --json writes it all for comparison between "

@@ -1,7 +1,7 @@
 """Where a tracker's time goes: FPS with and without ``init``, and the time per stage, for comparisons
 between commits and machines (``python -m deeptrack_lite speed``).
 
-FPS is DESIGN.md's: frames processed divided by the time spent in ``init`` and ``update``, frame decoding
+FPS as docs/design.md defines it: frames processed divided by the time spent in ``init`` and ``update``, frame decoding
 excluded. The breakdown comes from the timers every tracker carries (``last_info["timing"]``, see
 :mod:`deeptrack_lite.trackers.base`): seconds per stage (:data:`~deeptrack_lite.trackers.base.STAGES`),
 ``init`` apart from the frames after it. ``other`` is what no stage covers (Python overhead); the stages
@@ -44,7 +44,7 @@ class TrackerSpeed:
 
     @property
     def fps(self) -> float:
-        """DESIGN.md's FPS: all frames over the time of init and every update."""
+        """FPS as docs/design.md defines it: all frames over the time of init and every update."""
         return self.frames / (self.init_seconds + self.update_seconds)
 
     @property

@@ -260,7 +260,7 @@ class TrackingRun:
     """The outcome of :func:`track`: one box and one time per frame.
 
     ``times[0]`` is the time of ``init``, ``times[i]`` that of ``update`` on frame i (seconds, frame
-    decoding excluded). ``fps`` follows DESIGN.md: frames processed / total time in init and update.
+    decoding excluded). ``fps`` follows docs/design.md: frames processed / total time in init and update.
     ``scores[i]`` is ``last_info["score"]`` after frame i: NaN on frame 0 (the given box, no decision) and on
     every frame of a tracker without a score; ``present`` is the tracker's decision (True where it has none).
     """
