@@ -10,6 +10,8 @@
   can one straight cut separate them? Fisher's discriminant direction, then the best cut along it, scored by
   balanced accuracy. A ring around a blob is separable by neighbours but not by a line: the best cut keeps
   the blob and one side of the ring, about 0.75.
+
+And for notebook 03, :func:`neighbour_correlation`: how smooth a network's learned first-layer filters are.
 """
 from __future__ import annotations
 
@@ -83,4 +85,17 @@ def linear_balanced_accuracy(features, labels, ridge: float = 1e-3) -> float:
     return float(balanced.max())
 
 
-__all__ = ["knn_balanced_accuracy", "linear_balanced_accuracy", "pca_2d"]
+def neighbour_correlation(filters) -> float:
+    """How smooth learned filters are: the mean, over filters (K x H x W), of the correlation between each filter
+    and itself shifted one pixel to the right. Near 0 for random weights; high for the smooth, edge- and
+    blob-like filters that pretraining on images gives (notebook 03's SDAE)."""
+    w = _as_numpy(filters)
+    if w.ndim != 3 or w.shape[2] < 2:
+        raise DeepTrackError(f"neighbour_correlation needs K x H x W filters with W >= 2, got shape {w.shape}")
+    a = w[:, :, :-1].reshape(len(w), -1)
+    b = w[:, :, 1:].reshape(len(w), -1)
+    a, b = a - a.mean(axis=1, keepdims=True), b - b.mean(axis=1, keepdims=True)
+    return float(((a * b).sum(axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))).mean())
+
+
+__all__ = ["knn_balanced_accuracy", "linear_balanced_accuracy", "neighbour_correlation", "pca_2d"]

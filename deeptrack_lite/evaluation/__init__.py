@@ -13,8 +13,8 @@ does it (resets, accuracy, failures, EAO; long-term precision, recall and F-scor
 """
 from .compare import PairedComparison, paired_bootstrap
 from .metrics import (NORMALIZED_PRECISION_THRESHOLDS, PRECISION_THRESHOLDS, SUCCESS_THRESHOLDS, center_error,
-                      normalized_precision_curve, overlap, precision_at, precision_curve, success_auc, success_curve,
-                      summarize)
+                      normalized_precision_curve, overlap, precision_at, precision_curve, roc_auc, sequence_auc,
+                      success_auc, success_curve, summarize)
 from .ope import TrackerSpec, evaluate, parse_tracker_spec, read_result, run_ope, tracker_specs, write_result
 from .plots import plot_attributes, plot_ope, plot_overlap_timeline, plot_precision, plot_success, show_worst_frames
 from .published import SURVEY_RESULTS, PublishedResult
@@ -26,5 +26,5 @@ from .vot import VOTReport, eao_curve, eao_interval, eao_score, evaluate_vot, ru
 __all__ = ["PublishedResult", "SURVEY_RESULTS", "LongTermScore", "long_term_scores", "presence_thresholds", "tracking_precision_recall", "VOTReport", "eao_curve", "eao_interval", "eao_score", "evaluate_vot", "run_supervised", "run_vot", "NORMALIZED_PRECISION_THRESHOLDS", "OPEReport", "PairedComparison", "paired_bootstrap", "PRECISION_THRESHOLDS", "SUCCESS_THRESHOLDS", "TrackerSpec",
            "center_error", "evaluate", "normalized_precision_curve", "overlap", "plot_attributes", "plot_ope",
            "plot_overlap_timeline", "plot_precision", "plot_success", "precision_at", "precision_curve",
-           "read_result", "run_ope", "SpeedReport", "TrackerSpeed", "measure_speed", "show_worst_frames", "success_auc", "success_curve", "summarize",
+           "read_result", "roc_auc", "run_ope", "sequence_auc", "SpeedReport", "TrackerSpeed", "measure_speed", "show_worst_frames", "success_auc", "success_curve", "summarize",
            "parse_tracker_spec", "tracker_specs", "write_result"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..boxes import as_boxes, box_center, iou
-from ..errors import BoxError
+from ..errors import BoxError, DataError
 
 SUCCESS_THRESHOLDS = np.linspace(0, 1, 21)
 PRECISION_THRESHOLDS = np.arange(0, 51, dtype=np.float64)
@@ -80,10 +80,25 @@ def precision_at(curve, pixels: int = 20) -> float:
     return float(np.asarray(curve)[int(pixels)])
 
 
+def sequence_auc(pred, gt) -> float:
+    """One run's success AUC on its sequence: ``success_auc(success_curve(pred, gt))``."""
+    return success_auc(success_curve(pred, gt))
+
+
+def roc_auc(positive_scores, negative_scores) -> float:
+    """The area under the ROC curve of a score that should be higher on positives: the probability that a random
+    positive scores above a random negative, ties counting half (0.5: no better than chance)."""
+    p = np.asarray(positive_scores, dtype=np.float64).reshape(-1, 1)
+    n = np.asarray(negative_scores, dtype=np.float64).reshape(1, -1)
+    if p.size == 0 or n.size == 0:
+        raise DataError("roc_auc needs at least one positive and one negative score")
+    return float((p > n).mean() + 0.5 * (p == n).mean())
+
+
 def summarize(pred, gt) -> dict:
     """Success AUC, precision at 20 px and normalized precision at 0.2 for one sequence."""
     return {
-        "success_auc": success_auc(success_curve(pred, gt)),
+        "success_auc": sequence_auc(pred, gt),
         "precision_20px": precision_at(precision_curve(pred, gt), 20),
         "normalized_precision": float(normalized_precision_curve(pred, gt)[20]),
     }

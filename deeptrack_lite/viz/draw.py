@@ -54,6 +54,24 @@ def draw_boxes(frame, boxes: dict, *, thickness: int = 2, legend: bool = True, c
     return img
 
 
+def filter_grid(filters, title: str = "", n: int = 48, columns: int = 12):
+    """The ``n`` strongest of K x H x W filters (largest weight norm first) as a grid of images, red positive and
+    blue negative, each on its own symmetric scale; returns the figure."""
+    import matplotlib.pyplot as plt
+
+    w = filters.detach().cpu().numpy() if hasattr(filters, "detach") else np.asarray(filters)
+    order = np.argsort(-np.linalg.norm(w.reshape(len(w), -1), axis=1), kind="stable")[:n]
+    rows = max(1, -(-len(order) // columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(columns, rows * 1.07 + 0.1), squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, k in zip(axes.ravel(), order):
+        lim = float(np.abs(w[k]).max()) or 1.0
+        ax.imshow(w[k], cmap="RdBu_r", vmin=-lim, vmax=lim)
+    fig.suptitle(title, fontsize=10)
+    return fig
+
+
 def show_frames(sequence, indices=None, *, boxes: dict | None = None, columns: int = 5, width: float = 3.0, title=None):
     """A matplotlib grid of frames with the ground truth and any ``{label: N x 4 boxes}`` drawn."""
     import matplotlib.pyplot as plt
