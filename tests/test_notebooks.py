@@ -95,6 +95,7 @@ PROSE_NUMBERS = {
     ("03_dlt", "30%"): "a setting (the masking level shown)",
     ("03_dlt", "5%"): "a setting (sodlt's scale_steps: 1/1.05, 1, 1.05)",
     ("03_dlt", "17%"): "derived: IoU >= 0.7 allows a sideways shift s with (1 - s)/(1 + s) >= 0.7",
+    ("03_dlt", "95%"): "a setting (the interval's level)",
     ("04_fcnt", "95%"): "a setting (the interval's level)",
     ("04_fcnt", "1.05"): "a setting (fcnt's scale_step that turns the size readout on)",
     ("05_mdnet", "0.75"): "derived: a line through a ring keeps the blob and half the ring",
