@@ -135,7 +135,7 @@ def _benchmark(args) -> int:
     out = make_folder(args.out)
     dataset = _dataset(args.dataset, args.frames, args.sequences, args.attributes)
     seeds = args.seeds or None
-    print(f"CPU budget: {cpu_budget()}", file=sys.stderr)
+    print(f"CPU budget: {cpu_budget()}")
     start = time.perf_counter()
     if args.protocol == "vot":
         if seeds:

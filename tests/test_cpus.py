@@ -86,4 +86,4 @@ def test_speed_and_benchmark_say_the_budget(tmp_path, capsys):
     assert "CPU budget" in capsys.readouterr().out
     assert main(["benchmark", "--trackers", "identity", "--frames", "3", "--sequences", "CatLight",
                  "--out", str(tmp_path)]) == 0
-    assert f"CPU budget: {cpu_budget()}" in capsys.readouterr().err
+    assert f"CPU budget: {cpu_budget()}" in capsys.readouterr().out
