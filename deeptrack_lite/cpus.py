@@ -22,6 +22,7 @@ import os
 import sys
 import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -94,9 +95,14 @@ def cgroup_cpu_quota(root=CGROUP_ROOT, proc_cgroup="/proc/self/cgroup") -> tuple
 
 
 def cpu_budget(environ=None, root=CGROUP_ROOT, proc_cgroup="/proc/self/cgroup") -> CPUBudget:
-    """The CPUs this process may use (module docstring)."""
+    """The CPUs this process may use (module docstring), decided once per ``DEEPTRACK_THREADS`` value and cgroup
+    files: the import, the job runner and the printed reports all see the same budget."""
     environ = os.environ if environ is None else environ
-    given = environ.get("DEEPTRACK_THREADS", "").strip()
+    return _decided_budget(environ.get("DEEPTRACK_THREADS", "").strip(), str(root), str(proc_cgroup))
+
+
+@lru_cache(maxsize=None)
+def _decided_budget(given: str, root: str, proc_cgroup: str) -> CPUBudget:
     if given:
         try:
             threads = int(given)
@@ -104,7 +110,7 @@ def cpu_budget(environ=None, root=CGROUP_ROOT, proc_cgroup="/proc/self/cgroup") 
                 raise ValueError
             return CPUBudget(threads, "DEEPTRACK_THREADS")
         except ValueError:
-            warnings.warn(f"DEEPTRACK_THREADS={given!r} is not a whole number of 1 or more; ignored", stacklevel=2)
+            warnings.warn(f"DEEPTRACK_THREADS={given!r} is not a whole number of 1 or more; ignored", stacklevel=3)
     try:
         budget = CPUBudget(len(os.sched_getaffinity(0)), "the CPUs this process may run on")
     except (AttributeError, OSError):  # no affinity on macOS and Windows

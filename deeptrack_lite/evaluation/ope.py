@@ -143,7 +143,7 @@ def check_result_boxes(path, boxes, *, ours: bool) -> None:
     lost = nan.all(axis=1) | (boxes == 0).all(axis=1)
     bad = (nan.any(axis=1) & ~nan.all(axis=1)) | np.isinf(boxes).any(axis=1) | (boxes[:, 2:] < 0).any(axis=1)
     if ours:
-        bad |= lost | (~lost & (boxes[:, 2:] <= 0).any(axis=1))
+        bad |= lost | (boxes[:, 2:] <= 0).any(axis=1)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise AnnotationError(f"{path}, line {i + 1}: {', '.join(f'{v:g}' for v in boxes[i])} is not a box a tracker "
