@@ -23,11 +23,10 @@ def _positive_int(text: str) -> int:
     return value
 
 
-#: numpy's generators refuse negative seeds and torch's those of 64 bits and more
-MAX_SEED = 2 ** 63 - 1
-
 
 def _seed_list(text: str) -> list[int]:
+    from .trackers.parameters import MAX_SEED  # the trackers' own rule; imported here so --help needs no torch
+
     try:
         seeds = [int(x) for x in text.split(",") if x.strip()]
     except ValueError:

@@ -98,14 +98,45 @@ def write_provenance(weights_path, provenance: dict) -> dict:
     return record
 
 
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def recorded_sha256(path) -> str | None:
+    """The SHA-256 (lower-case hex) that the provenance file beside ``path`` (``<name>.json``) records, or None
+    for a file of the user's that has no provenance file. A provenance file that is not a JSON object holding a
+    64-digit hex ``sha256``, and a file shipped inside the package without one, are a
+    :class:`~deeptrack_lite.errors.DataError`: the check is never skipped for a file that claims one, or ships."""
+    import json
+    import re
+
+    from .errors import DataError
+
+    path = Path(path)
+    meta = path.with_suffix(".json")
+    if not meta.exists():
+        if _PACKAGE_DIR in path.resolve().parents:
+            raise DataError(f"{path} ships with the package but {meta.name} beside it, which records its SHA-256, is "
+                            "missing; reinstall the package")
+        return None
+    try:
+        record = json.loads(meta.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{meta}: the provenance file of {path.name} cannot be read ({exc.__class__.__name__}), so "
+                        "the file cannot be checked; restore it or make the weights again") from None
+    digest = record.get("sha256") if isinstance(record, dict) else None
+    if not isinstance(digest, str) or not re.fullmatch(r"[0-9a-fA-F]{64}", digest):
+        raise DataError(f"{meta}: the provenance file of {path.name} records no SHA-256 (64 hex digits), so the file "
+                        "cannot be checked; restore it or make the weights again")
+    return digest.lower()
+
+
 def load_torch_file(path, what: str, device="cpu"):
     """``torch.load(path, map_location=device, weights_only=True)`` of a weight or checkpoint file.
 
-    When a provenance file beside it (``<name>.json``) records a ``sha256``, the file must match it: a damaged
-    or replaced weight file is refused, not loaded. A missing, damaged or foreign file is one
+    When a provenance file beside it (``<name>.json``) exists, or the file ships with the package, the file must
+    match the ``sha256`` recorded there (:func:`recorded_sha256`): a damaged or replaced weight file is refused,
+    not loaded. A missing, damaged or foreign file is one
     :class:`~deeptrack_lite.errors.DataError` that names it and ``what`` it should hold."""
-    import json
-
     import torch
 
     from .errors import DataError
@@ -113,15 +144,10 @@ def load_torch_file(path, what: str, device="cpu"):
     path = Path(path)
     if not path.is_file():
         raise DataError(f"no {what} at {path}")
-    meta = path.with_suffix(".json")
-    if meta.is_file():
-        try:
-            expected = json.loads(meta.read_text()).get("sha256")
-        except (ValueError, UnicodeDecodeError, AttributeError):
-            expected = None
-        if expected and sha256_of(path) != expected:
-            raise DataError(f"{path} does not match the SHA-256 recorded in {meta.name}: the file is damaged or was "
-                            "replaced; reinstall the package (shipped weights) or make the file again")
+    expected = recorded_sha256(path)
+    if expected is not None and sha256_of(path) != expected:
+        raise DataError(f"{path} does not match the SHA-256 recorded in {path.with_suffix('.json').name}: the file is "
+                        "damaged or was replaced; reinstall the package (shipped weights) or make the file again")
     try:
         return torch.load(path, map_location=device, weights_only=True)
     except Exception as exc:  # a wrong or damaged file: pickle, zip, or an empty file

@@ -108,7 +108,7 @@ def test_seed_is_not_a_tracker_setting():
 
     with pytest.raises(TrackerError, match="seeds"):
         tracker_specs("dlt:seed=3")
-    with pytest.raises(TrackerError, match="integer"):
+    with pytest.raises(TrackerError, match="whole number"):
         create_tracker("dlt", seed="one")
     assert create_tracker("dlt", seed=3).seed == 3
 

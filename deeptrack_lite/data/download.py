@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import tarfile
 import urllib.error
@@ -17,7 +18,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from ..errors import DownloadError
-from ..fileio import sha256_of  # noqa: F401  (also data.sha256_of)
+from ..fileio import make_folder, sha256_of  # sha256_of: also data.sha256_of
 
 # Official OTB archive location (the OTB toolkit's configuration). The site has gone offline more than
 # once; pass base_url=... for a mirror.
@@ -53,11 +54,15 @@ def download(url: str, dest, *, sha256: str | None, unverified_ok: bool = False,
     if sha256 is None and not unverified_ok:
         raise DownloadError(f"no SHA-256 given for {url}; pass sha256=... (or unverified_ok=True to accept "
                             "the file unchecked and record its hash)")
+    if sha256 is not None and not _is_sha256(sha256):
+        raise DownloadError(f"sha256 for {url} must be 64 hex digits, got {sha256!r}")
     dest = Path(dest)
     if dest.is_dir() or str(dest).endswith(("/", os.sep)):
         name = PurePosixPath(urllib.parse.urlparse(url).path).name or "download"
         dest = dest / name
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(dest.parent)
+    if dest.exists() and not dest.is_file():
+        raise DownloadError(f"cannot download {url} to {dest}: it exists and is not a file")
     expected = sha256.lower() if sha256 else None
     if dest.is_file() and (expected is None or sha256_of(dest) == expected):
         return dest
@@ -120,8 +125,9 @@ def extract_archive(archive, target) -> Path:
     device file makes the whole extraction fail with :class:`DownloadError` before anything is written.
     """
     archive, target = Path(archive), Path(target)
-    target.mkdir(parents=True, exist_ok=True)
-    target = target.resolve()
+    if not archive.is_file():
+        raise DownloadError(f"no archive at {archive}" + (" (it is a folder)" if archive.is_dir() else ""))
+    target = make_folder(target).resolve()
     try:
         if zipfile.is_zipfile(archive):
             with zipfile.ZipFile(archive) as zf:
@@ -148,16 +154,36 @@ def extract_archive(archive, target) -> Path:
             return target
     except (zipfile.BadZipFile, tarfile.TarError, EOFError) as exc:
         raise DownloadError(f"{archive}: damaged archive ({exc})") from exc
+    except OSError as exc:  # reading the archive, or writing a member (a full disk, a file in the way)
+        if isinstance(exc, DownloadError):
+            raise
+        raise DownloadError(f"cannot extract {archive} into {target}: {exc.strerror or exc}"
+                            + (f" ({exc.filename})" if exc.filename else "")) from None
     raise DownloadError(f"{archive}: not a zip or tar archive")
 
 
+def _is_sha256(text) -> bool:
+    return isinstance(text, str) and re.fullmatch(r"[0-9a-fA-F]{64}", text) is not None
+
+
 def read_sha256sums(path) -> dict[str, str]:
-    """Parse a ``SHA256SUMS`` file (``<hash>  <file name>`` per line) into {file name: hash}."""
+    """Parse a ``SHA256SUMS`` file (``<hash>  <file name>`` per line, as ``sha256sum`` writes it; ``*`` marks
+    binary mode) into {file name: lower-case hash}. A line of any other form is a :class:`DownloadError`
+    naming it."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DownloadError(f"cannot read the checksum file {path}: {getattr(exc, 'strerror', None) or exc}") from None
     sums = {}
-    for line in Path(path).read_text().splitlines():
-        if line.strip():
-            digest, _, name = line.strip().partition(" ")
-            sums[name.strip().lstrip("*")] = digest.lower()
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        m = re.fullmatch(r"\s*([0-9a-fA-F]{64}) [ *](.+)", line.rstrip())
+        if m is None:
+            raise DownloadError(f"{path}, line {number}: {line[:80]!r} is not '<64 hex digits>  <file name>', "
+                                "a line of a SHA256SUMS file")
+        sums[m.group(2)] = m.group(1).lower()
     return sums
 
 
@@ -171,8 +197,7 @@ def download_otb(names, root=None, *, base_url: str = OTB_BASE_URL, checksums: d
     already extracted are skipped, so an interrupted call resumes. Returns the sequence folders; load
     them with ``load_dataset(root)``.
     """
-    root = Path(root) if root is not None else default_data_dir() / "otb"
-    root.mkdir(parents=True, exist_ok=True)
+    root = make_folder(Path(root) if root is not None else default_data_dir() / "otb")
     names = [names] if isinstance(names, str) else list(names)
     checksums = {**OTB_SHA256, **(checksums or {})}
     base = base_url if base_url.endswith("/") else base_url + "/"

@@ -33,6 +33,7 @@ from ..fileio import make_folder
 from ..outputs import write_text
 from ..fingerprint import code_fingerprint
 from ..trackers import create_tracker, track, tracker_class
+from ..trackers.parameters import check_seed
 from .metrics import center_error, normalized_precision_curve, overlap, precision_curve, success_curve
 
 
@@ -381,7 +382,7 @@ def run_ope(trackers, dataset: Dataset, results_dir, *, seeds=None, device="auto
 
     specs = tracker_specs(trackers)
     make_folder(results_dir)
-    seed_list = list(seeds) if seeds is not None else [None]
+    seed_list = [check_seed(s, "seeds: each seed") for s in seeds] if seeds is not None else [None]
     bar = None
     if progress:
         from tqdm.auto import tqdm

@@ -30,6 +30,7 @@ way. :attr:`TrackingRun.scores` keeps the scores of a run.
 """
 from __future__ import annotations
 
+import math
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ from ..boxes import check_box_in_image, clip_box
 from ..errors import DeepTrackError, FrameError, TrackerError
 from ..images import as_rgb_image
 from ..runtime import device as pick_device, device_name
+from .parameters import check_params, check_seed
 from .presence import is_present, presence_threshold as calibrated_presence_threshold
 
 _REGISTRY: dict[str, tuple[type, str]] = {}
@@ -94,7 +96,8 @@ def create_tracker(name: str, device="auto", seed: int = 0, **params) -> "Tracke
 
 
 class Tracker:
-    """Base class. Subclasses set ``PARAMS`` ({name: (default, help)}) and implement ``_init`` and
+    """Base class. Subclasses set ``PARAMS`` ({name: (default, help, rule)}: :mod:`.parameters` checks every
+    given value against its rule) and implement ``_init`` and
     ``_update``; the public ``init``/``update`` validate inputs and outputs once for all trackers."""
 
     name = "tracker"
@@ -106,23 +109,14 @@ class Tracker:
     PRESENCE_THRESHOLD: float = 0.5   # the threshold on that score when presence.json has none for the tracker
 
     def __init__(self, device="auto", seed: int = 0, presence_threshold=None, **params):
-        unknown = sorted(set(params) - set(self.PARAMS))
-        if unknown:
-            known = ", ".join(self.PARAMS) or "none"
-            raise TrackerError(f"{self.name}: unknown parameter(s) {', '.join(unknown)}; known: {known}")
-        try:
-            self.seed = int(seed)
-        except (TypeError, ValueError):
-            raise TrackerError(f"{self.name}: seed must be an integer, got {seed!r}") from None
+        check_params(self.name, self.PARAMS, params)
+        self.seed = check_seed(seed, f"{self.name}: seed")
         self.device = pick_device(device)
         self.params = {k: v[0] for k, v in self.PARAMS.items()}
         self.params.update(params)
         if presence_threshold is None:
             presence_threshold = self.default_presence_threshold()
-        try:
-            self.presence_threshold = None if presence_threshold is None else float(presence_threshold)
-        except (TypeError, ValueError):
-            raise TrackerError(f"{self.name}: presence_threshold must be a number, got {presence_threshold!r}") from None
+        self.presence_threshold = None if presence_threshold is None else self._threshold(presence_threshold)
         self.last_info: dict = {}
         self.last_box: np.ndarray | None = None
         self._frame_shape = None
@@ -130,6 +124,12 @@ class Tracker:
         self._stage_stack: list = []
         self._stage_times: dict[str, float] = {}
         self._reset_random()
+
+    def _threshold(self, value) -> float:
+        # -inf ("always present") and inf ("never") are decisions; NaN would silently mean "never present"
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or math.isnan(value):
+            raise TrackerError(f"{self.name}: presence_threshold must be a number (not NaN), got {value!r}")
+        return float(value)
 
     @classmethod
     def default_presence_threshold(cls) -> float | None:
@@ -141,7 +141,7 @@ class Tracker:
     def help(cls) -> str:
         """The tracker's parameters with their defaults and meaning."""
         lines = [f"{cls.name}: {(cls.__doc__ or '').strip().splitlines()[0] if cls.__doc__ else ''}"]
-        lines += [f"  {k} = {v[0]!r}: {v[1]}" for k, v in cls.PARAMS.items()]
+        lines += [f"  {k} = {v[0]!r} ({v[2]}): {v[1]}" for k, v in cls.PARAMS.items()]
         lines.append("  seed: " + ("no effect (deterministic)" if cls.deterministic else
                                    "create_tracker(name, seed=...) fixes the run" if cls.repeatable else
                                    "no effect: its random numbers are OpenCV's own, so runs are not repeatable"))

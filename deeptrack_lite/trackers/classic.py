@@ -44,11 +44,11 @@ class TemplateTracker(ObservationMapMixin, Tracker):
     SCORE = "the best match: NCC in [-1, 1] (match='ncc'), minus the mean squared difference (match='ssd')"
     PRESENCE_THRESHOLD = 0.5
     PARAMS = {
-        "match": ("ncc", "ncc: normalised cross-correlation (insensitive to brightness and contrast); ssd: squared differences"),
-        "update_rate": (0.0, "template <- (1 - r) template + r (new patch); 0 keeps the first frame's template"),
-        "search": (1.0, "search margin around the last box, in box sizes"),
-        "scales": ((0.96, 1.0, 1.04), "relative box sizes tried at every frame"),
-        "max_side": (48, "the template is resized so its longer side has at most this many pixels"),
+        "match": ("ncc", "ncc: normalised cross-correlation (insensitive to brightness and contrast); ssd: squared differences", "one of ncc, ssd"),
+        "update_rate": (0.0, "template <- (1 - r) template + r (new patch); 0 keeps the first frame's template", "float in [0, 1]"),
+        "search": (1.0, "search margin around the last box, in box sizes", "float >= 0"),
+        "scales": ((0.96, 1.0, 1.04), "relative box sizes tried at every frame", "tuple of float > 0"),
+        "max_side": (48, "the template is resized so its longer side has at most this many pixels", "int >= 4"),
     }
 
     @property
@@ -119,11 +119,11 @@ class IVTTracker(ObservationMapMixin, ParticleTrackerBase):
     PRESENCE_THRESHOLD = -0.0025  # sigma^2 at the default sigma: where a particle's likelihood falls to 1/e
     PARAMS = {
         **ParticleTrackerBase.PF_PARAMS,
-        "patch": (32, "side of the grey patches the subspace models"),
-        "n_basis": (16, "number of principal components kept"),
-        "forgetting": (0.95, "forgetting factor f: older frames weigh f times less at each update"),
-        "batch": (5, "frames collected before each subspace update"),
-        "sigma": (0.05, "likelihood width: weight exp(-mse / sigma^2)"),
+        "patch": (32, "side of the grey patches the subspace models", "int >= 4"),
+        "n_basis": (16, "number of principal components kept", "int >= 1"),
+        "forgetting": (0.95, "forgetting factor f: older frames weigh f times less at each update", "float in (0, 1]"),
+        "batch": (5, "frames collected before each subspace update", "int >= 1"),
+        "sigma": (0.05, "likelihood width: weight exp(-mse / sigma^2)", "float > 0"),
     }
     MAP_KIND = "reconstruction error (mean squared residual)"
 
@@ -164,17 +164,17 @@ class DiscriminativeTracker(ObservationMapMixin, Tracker):
     updated online; the candidate the classifier trusts most wins."""
 
     PARAMS = {
-        "n_candidates": (256, "candidates sampled around the last box each frame"),
-        "search": (0.6, "std of the candidates' center offsets, in box sizes"),
-        "scale_step": (1.05, "candidates' scale spread"),
-        "n_pos": (50, "positive samples per training frame"),
-        "n_neg": (150, "negative samples per training frame"),
-        "l2": (1e-3, "weight decay of the classifier"),
-        "lr": (0.05, "learning rate (Adam)"),
-        "init_steps": (60, "training steps on the first frame"),
-        "update_steps": (5, "training steps per confident frame"),
-        "memory": (10, "frames of positives kept for online updates (negatives: the last 3)"),
-        "top_k": (5, "the box is the mean of the k best candidates"),
+        "n_candidates": (256, "candidates sampled around the last box each frame", "int >= 1"),
+        "search": (0.6, "std of the candidates' center offsets, in box sizes", "float >= 0"),
+        "scale_step": (1.05, "candidates' scale spread", "float >= 1"),
+        "n_pos": (50, "positive samples per training frame", "int >= 1"),
+        "n_neg": (150, "negative samples per training frame", "int >= 1"),
+        "l2": (1e-3, "weight decay of the classifier", "float >= 0"),
+        "lr": (0.05, "learning rate (Adam)", "float > 0"),
+        "init_steps": (60, "training steps on the first frame", "int >= 0"),
+        "update_steps": (5, "training steps per confident frame", "int >= 0"),
+        "memory": (10, "frames of positives kept for online updates (negatives: the last 3)", "int >= 1"),
+        "top_k": (5, "the box is the mean of the k best candidates", "int >= 1"),
     }
     MAP_KIND = "classifier score (probability of 'object')"
     SCORE = "the classifier's mean probability of 'object' over the top_k candidates"
@@ -245,10 +245,10 @@ class ColorParticleFilterTracker(ParticleTrackerBase):
     PRESENCE_THRESHOLD = 0.7  # the rho above which the model is updated
     PARAMS = {
         **ParticleTrackerBase.PF_PARAMS,
-        "bins": (8, "histogram bins per colour channel"),
-        "lam": (30.0, "likelihood sharpness lambda"),
-        "update_rate": (0.05, "target model q <- (1 - r) q + r p(estimate) when the estimate is confident"),
-        "patch": (24, "side of the resized particle patches the histograms are computed on"),
+        "bins": (8, "histogram bins per colour channel", "int in [2, 256]"),
+        "lam": (30.0, "likelihood sharpness lambda", "float > 0"),
+        "update_rate": (0.05, "target model q <- (1 - r) q + r p(estimate) when the estimate is confident", "float in [0, 1]"),
+        "patch": (24, "side of the resized particle patches the histograms are computed on", "int >= 4"),
     }
 
     def _hists(self, image, boxes):
@@ -290,12 +290,12 @@ class MeanShiftTracker(Tracker):
     SCORE = "the Bhattacharyya coefficient rho where mean shift converged"
     PRESENCE_THRESHOLD = 0.7
     PARAMS = {
-        "bins": (16, "histogram bins per colour channel"),
-        "max_iter": (20, "mean-shift iterations per frame at most"),
-        "eps": (0.5, "stop when the shift is below this many pixels"),
-        "bandwidth": (1.0, "kernel window size relative to the box"),
-        "scale_adapt": (True, "try 0.9x / 1x / 1.1x sizes each frame"),
-        "gamma": (0.1, "smoothing of the size change"),
+        "bins": (16, "histogram bins per colour channel", "int in [2, 256]"),
+        "max_iter": (20, "mean-shift iterations per frame at most", "int >= 1"),
+        "eps": (0.5, "stop when the shift is below this many pixels", "float > 0"),
+        "bandwidth": (1.0, "kernel window size relative to the box", "float > 0"),
+        "scale_adapt": (True, "try 0.9x / 1x / 1.1x sizes each frame", "bool"),
+        "gamma": (0.1, "smoothing of the size change", "float in [0, 1]"),
     }
 
     def _init(self, image, box):
@@ -332,9 +332,9 @@ class CamShiftTracker(Tracker):
     SCORE = "the mean back-projection (probability of target colour) inside the reported box"
     PRESENCE_THRESHOLD = 0.3
     PARAMS = {
-        "bins": (16, "histogram bins per colour channel"),
-        "search": (1.0, "back-projection is computed within this margin around the box, in box sizes"),
-        "smoothing": (0.3, "size <- (1 - s) old + s new, to damp jitter"),
+        "bins": (16, "histogram bins per colour channel", "int in [2, 256]"),
+        "search": (1.0, "back-projection is computed within this margin around the box, in box sizes", "float >= 0"),
+        "smoothing": (0.3, "size <- (1 - s) old + s new, to damp jitter", "float in [0, 1]"),
     }
 
     def _init(self, image, box):

@@ -28,11 +28,11 @@ class ParticleTrackerBase(Tracker):
     particle filter, DLT): the filter's parameters, its construction, and the diagnostics it records."""
 
     PF_PARAMS = {
-        "n_particles": (300, "number of particles"),
-        "translation_noise": (0.1, "std of a particle's step, in box sizes"),
-        "scale_noise": (0.02, "std of a particle's log-scale step"),
-        "velocity": (False, "constant-velocity motion model instead of a random walk"),
-        "resample_threshold": (0.5, "resample when the effective sample size falls below this fraction"),
+        "n_particles": (300, "number of particles", "int >= 1"),
+        "translation_noise": (0.1, "std of a particle's step, in box sizes", "float >= 0"),
+        "scale_noise": (0.02, "std of a particle's log-scale step", "float >= 0"),
+        "velocity": (False, "constant-velocity motion model instead of a random walk", "bool"),
+        "resample_threshold": (0.5, "resample when the effective sample size falls below this fraction", "float in [0, 1]"),
     }
 
     def _make_filter(self, box, estimate: str = "mean"):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import numpy as np
 import torch
 
 from ..crops import crop_and_resize, image_size, image_to_tensor
@@ -56,6 +57,13 @@ def dlt_network(weights=None, pretrained: bool = True, seed: int = 0, device="cp
     return net
 
 
+
+def needs_update(confidences: np.ndarray, threshold: float) -> bool:
+    """DLT's limited-threshold rule: fine-tune again when even the best particle's confidence is below
+    ``threshold`` (one confident candidate is enough to trust the model). The tracker calls it through this
+    module's name, so a student's version can be plugged in (:mod:`deeptrack_lite.course.plug_in`)."""
+    return bool(np.max(confidences) < threshold)
+
 @register_tracker("dlt", "DLT: SDAE encoder pretrained off-line + classifier fine-tuned online, particle filter, "
                   "update when confidence < threshold")
 class DLTTracker(ObservationMapMixin, ParticleTrackerBase):
@@ -65,26 +73,26 @@ class DLTTracker(ObservationMapMixin, ParticleTrackerBase):
 
     PARAMS = {
         **ParticleTrackerBase.PF_PARAMS,
-        "n_particles": (600, "number of particles (DLT used 1000)"),
-        "translation_noise": (0.15, "std of a particle's step, in box sizes"),
-        "scale_noise": (0.03, "std of a particle's log-scale step"),
-        "resample_threshold": (1.0, "resample every frame (1.0): the heaviest particle is then the most confident"),
-        "weights": (None, "SDAE weight file (None: the package's shipped weights)"),
-        "pretrained": (True, "False: the same encoder with random weights, to measure what pretraining is worth"),
-        "threshold": (0.9, "tau: fine-tune again when the best confidence is below it (0 never updates)"),
-        "sharpness": (10.0, "particle weight = confidence ** sharpness"),
-        "n_pos": (100, "positives (IoU >= 0.7) sampled on the first frame"),
-        "n_neg": (400, "negatives (IoU <= 0.3) sampled on the first frame"),
-        "frame_pos": (20, "positives collected per later frame"),
-        "frame_neg": (60, "negatives collected per later frame"),
-        "collect_above": (0.5, "collect samples only on frames whose best confidence exceeds this"),
-        "memory": (10, "recent frames whose samples the update uses (the first frame's are always kept)"),
-        "init_steps": (150, "fine-tuning steps on the first frame"),
-        "update_steps": (15, "fine-tuning steps per update"),
-        "batch_pos": (32, "positives per fine-tuning step"),
-        "batch_neg": (96, "negatives per fine-tuning step"),
-        "lr": (2e-3, "learning rate of the classification layer (Adam)"),
-        "encoder_lr": (2e-4, "learning rate of the encoder during fine-tuning (0 freezes it)"),
+        "n_particles": (600, "number of particles (DLT used 1000)", "int >= 1"),
+        "translation_noise": (0.15, "std of a particle's step, in box sizes", "float >= 0"),
+        "scale_noise": (0.03, "std of a particle's log-scale step", "float >= 0"),
+        "resample_threshold": (1.0, "resample every frame (1.0): the heaviest particle is then the most confident", "float in [0, 1]"),
+        "weights": (None, "SDAE weight file (None: the package's shipped weights)", "None or path"),
+        "pretrained": (True, "False: the same encoder with random weights, to measure what pretraining is worth", "bool"),
+        "threshold": (0.9, "tau: fine-tune again when the best confidence is below it (0 never updates, above 1 always)", "float"),
+        "sharpness": (10.0, "particle weight = confidence ** sharpness", "float >= 0"),
+        "n_pos": (100, "positives (IoU >= 0.7) sampled on the first frame", "int >= 1"),
+        "n_neg": (400, "negatives (IoU <= 0.3) sampled on the first frame", "int >= 1"),
+        "frame_pos": (20, "positives collected per later frame", "int >= 0"),
+        "frame_neg": (60, "negatives collected per later frame", "int >= 0"),
+        "collect_above": (0.5, "collect samples only on frames whose best confidence exceeds this", "float"),
+        "memory": (10, "recent frames whose samples the update uses (the first frame's are always kept)", "int >= 0"),
+        "init_steps": (150, "fine-tuning steps on the first frame", "int >= 0"),
+        "update_steps": (15, "fine-tuning steps per update", "int >= 0"),
+        "batch_pos": (32, "positives per fine-tuning step", "int >= 1"),
+        "batch_neg": (96, "negatives per fine-tuning step", "int >= 1"),
+        "lr": (2e-3, "learning rate of the classification layer (Adam)", "float > 0"),
+        "encoder_lr": (2e-4, "learning rate of the encoder during fine-tuning (0 freezes it)", "float >= 0"),
     }
     MAP_KIND = "confidence (classifier's probability of 'object')"
     SCORE = "the best particle's confidence (the classifier's probability of 'object')"
@@ -157,7 +165,7 @@ class DLTTracker(ObservationMapMixin, ParticleTrackerBase):
         best = float(conf.max())
         self._record_particles()
         collected = best > p["collect_above"] and self._collect(image, box, p["frame_pos"], p["frame_neg"])
-        updated = best < p["threshold"]
+        updated = bool(needs_update(conf.cpu().numpy(), p["threshold"]))
         if updated:
             self.last_info["loss"] = self._fine_tune(p["update_steps"])
             self.updates.append(self._frame)
@@ -176,9 +184,9 @@ class DBNTracker(DLTTracker):
     pretrained off-line on the same patches instead of the SDAE: only the representation differs."""
 
     PARAMS = {**DLTTracker.PARAMS,
-              "weights": (None, "DBN weight file (None: the package's shipped weights, from pretrain-dbn)"),
-              "pretrained": (True, "False: the same encoder with random weights")}
+              "weights": (None, "DBN weight file (None: the package's shipped weights, from pretrain-dbn)", "None or path"),
+              "pretrained": (True, "False: the same encoder with random weights", "bool")}
     REPRESENTATION = "dbn"
 
 
-__all__ = ["DBNTracker", "DLTTracker", "REPRESENTATIONS", "dlt_network"]
+__all__ = ["DBNTracker", "DLTTracker", "REPRESENTATIONS", "dlt_network", "needs_update"]

@@ -87,31 +87,31 @@ class FCNTTracker(Tracker):
     SCORE = "the peak of the deciding heat map (GNet's, or SNet's when a distractor shows)"
     PRESENCE_THRESHOLD = 0.35  # collect_above: the peak above which a frame is trusted as a training sample
     PARAMS = {
-        "backbone": ("efficientnet_lite0", "feature extractor: efficientnet_lite0 (bundled) or vgg16 (download)"),
-        "backbone_weights": (None, "state-dict file for the backbone (None: its default)"),
+        "backbone": ("efficientnet_lite0", "feature extractor: efficientnet_lite0 (bundled) or vgg16 (download)", "one of efficientnet_lite0, vgg16"),
+        "backbone_weights": (None, "state-dict file for the backbone (None: its default)", "None or path"),
         "taps": (None, "the backbone's (low, high) layers, e.g. ('stride16', 'stride32') (None: the layers of "
-                       "strides 8 and 16, FCNT's conv4_3 and conv5_3)"),
-        "roi_scale": (3.0, "side of the square region of interest, in target sizes (sqrt(w * h))"),
-        "roi_size": (224, "the region is resized to roi_size x roi_size pixels for the backbone"),
-        "sigma": (0.2, "std of the target's Gaussian heat map, as a fraction of its width and height"),
-        "select_low": (32, "maps kept from the low layer for SNet (None: all)"),
-        "select_high": (96, "maps kept from the high layer for GNet (None: all)"),
-        "init_regions": (8, "training regions on the first frame: the centred one plus shifted ones"),
-        "select_steps": (100, "training steps of each selection network"),
-        "select_lr": (1e-4, "Adam learning rate of the selection networks"),
-        "init_steps": (120, "training steps of GNet and SNet on the first frame"),
-        "lr": (3e-4, "Adam learning rate of GNet and SNet (a few times larger diverges on the 320 high maps)"),
+                       "strides 8 and 16, FCNT's conv4_3 and conv5_3)", "None or tuple of 2 str"),
+        "roi_scale": (3.0, "side of the square region of interest, in target sizes (sqrt(w * h))", "float > 1"),
+        "roi_size": (224, "the region is resized to roi_size x roi_size pixels for the backbone", "int >= 32"),
+        "sigma": (0.2, "std of the target's Gaussian heat map, as a fraction of its width and height", "float > 0"),
+        "select_low": (32, "maps kept from the low layer for SNet (None: all)", "None or int >= 1"),
+        "select_high": (96, "maps kept from the high layer for GNet (None: all)", "None or int >= 1"),
+        "init_regions": (8, "training regions on the first frame: the centred one plus shifted ones", "int >= 1"),
+        "select_steps": (100, "training steps of each selection network", "int >= 0"),
+        "select_lr": (1e-4, "Adam learning rate of the selection networks", "float > 0"),
+        "init_steps": (120, "training steps of GNet and SNet on the first frame", "int >= 0"),
+        "lr": (3e-4, "Adam learning rate of GNet and SNet (a few times larger diverges on the 320 high maps)", "float > 0"),
         "scale_step": (1.0, "relative size of the candidate boxes read from the heat map, e.g. 1.05 (1: keep the "
-                            "first frame's size, the default: see the module's note on size)"),
-        "scale_sigma": (0.05, "the first frame's Gaussians are lowered by exp(-log(scale error)^2 / 2 sigma^2)"),
-        "scale_penalty": (0.97, "factor on the rank of a candidate size other than the current one"),
-        "scale_lr": (0.15, "how far the size moves towards the best candidate each frame"),
-        "distractor_threshold": (0.35, "GNet's energy share outside the target region above which SNet decides"),
+                            "first frame's size, the default: see the module's note on size)", "float >= 1"),
+        "scale_sigma": (0.05, "the first frame's Gaussians are lowered by exp(-log(scale error)^2 / 2 sigma^2)", "float > 0"),
+        "scale_penalty": (0.97, "factor on the rank of a candidate size other than the current one", "float in (0, 1]"),
+        "scale_lr": (0.15, "how far the size moves towards the best candidate each frame", "float in [0, 1]"),
+        "distractor_threshold": (0.35, "GNet's energy share outside the target region above which SNet decides", "float"),
         "collect_above": (0.35, "keep a frame's SNet training sample, and read the size, only when the heat map's "
-                                "peak exceeds this"),
-        "memory": (6, "recent frames whose samples SNet's update uses (the first frame's are always kept)"),
-        "update_interval": (10, "fine-tune SNet every this many frames (0: only when a distractor shows)"),
-        "update_steps": (8, "SNet fine-tuning steps per update"),
+                                "peak exceeds this", "float"),
+        "memory": (6, "recent frames whose samples SNet's update uses (the first frame's are always kept)", "int >= 0"),
+        "update_interval": (10, "fine-tune SNet every this many frames (0: only when a distractor shows)", "int >= 0"),
+        "update_steps": (8, "SNet fine-tuning steps per update", "int >= 0"),
     }
 
     # ------------------------------------------------------------------ geometry and features

@@ -67,16 +67,16 @@ class HCFTracker(Tracker):
     SCORE = "the peak of the combined (layer-weighted) correlation response"
     PRESENCE_THRESHOLD = 0.3
     PARAMS = {
-        "layers": (("stride4", "stride8", "stride16"), "EfficientNet-Lite0 layers with a filter each (fine to coarse)"),
-        "layer_weights": ((0.25, 0.5, 1.0), "weight of each layer's response (HCF: 0.02, 0.5, 1 for conv3, 4, 5)"),
-        "padding": (1.5, "context around the target: the window is (1 + padding) target sizes wide (HCF: 1.8)"),
-        "input_size": (128, "side in pixels the window is resized to before the CNN"),
-        "grid": (32, "side in cells of the grid every layer is resized to (the response map's size)"),
-        "sigma_factor": (0.2, "std of the desired Gaussian response, in target sizes (HCF: 0.1)"),
-        "lam": (1e-4, "regularisation lambda of the filters (HCF: 1e-4)"),
-        "learning_rate": (0.01, "how far each frame moves the filters (HCF: 0.01)"),
-        "scales": ((1 / 1.03, 1.0, 1.03), "window sizes tried per frame, relative to the last"),
-        "scale_penalty": (0.99, "factor on the peak of any scale but 1: keep the size unless clearly better"),
+        "layers": (("stride4", "stride8", "stride16"), "EfficientNet-Lite0 layers with a filter each (fine to coarse)", "tuple of one of stride4, stride8, stride16"),
+        "layer_weights": ((0.25, 0.5, 1.0), "weight of each layer's response (HCF: 0.02, 0.5, 1 for conv3, 4, 5)", "tuple of float >= 0"),
+        "padding": (1.5, "context around the target: the window is (1 + padding) target sizes wide (HCF: 1.8)", "float >= 0"),
+        "input_size": (128, "side in pixels the window is resized to before the CNN", "int >= 32"),
+        "grid": (32, "side in cells of the grid every layer is resized to (the response map's size)", "int >= 4"),
+        "sigma_factor": (0.2, "std of the desired Gaussian response, in target sizes (HCF: 0.1)", "float > 0"),
+        "lam": (1e-4, "regularisation lambda of the filters (HCF: 1e-4)", "float > 0"),
+        "learning_rate": (0.01, "how far each frame moves the filters (HCF: 0.01)", "float in [0, 1]"),
+        "scales": ((1 / 1.03, 1.0, 1.03), "window sizes tried per frame, relative to the last", "tuple of float > 0"),
+        "scale_penalty": (0.99, "factor on the peak of any scale but 1: keep the size unless clearly better", "float in (0, 1]"),
     }
     min_size = 4.0
     # Settings that differ from the paper's were chosen on synthetic scenarios the benchmark does not use

@@ -24,6 +24,21 @@ def _cv_param_names(params_factory) -> list[str]:
     return [a for a in dir(params_factory()) if not a.startswith("_") and not callable(getattr(params_factory(), a))]
 
 
+def _cv_rule(params_factory, name: str) -> str:
+    """The rule (:mod:`.parameters`) of an OpenCV parameter, from the type of OpenCV's default: its counts and
+    sizes are whole numbers of at least 0; OpenCV checks finer ranges itself when the tracker starts."""
+    default = getattr(params_factory(), name)
+    if name == "window_function":
+        return "None or one of hann, cheb, kaiser"
+    if isinstance(default, bool):
+        return "None or bool"
+    if isinstance(default, int):
+        return "None or int >= 0"
+    if isinstance(default, float):
+        return "None or float"
+    return "None or str"
+
+
 def _find(dotted: str):
     """``cv2.<dotted>``, or None where this OpenCV lacks it (plain wheels lack the contrib trackers)."""
     obj = cv2
@@ -56,7 +71,8 @@ class OpenCVTracker(Tracker):
         # creating one of these trackers fails, in __init__
         factory = _find(cls.PARAMS_CLASS) if cls.PARAMS_CLASS else None
         cls.PARAMS = {name: (cls.FIXED.get(name), f"OpenCV {cls.PARAMS_CLASS}.{name}"
-                             + (" (set by this adapter)" if name in cls.FIXED else " (None: OpenCV's default)"))
+                             + (" (set by this adapter)" if name in cls.FIXED else " (None: OpenCV's default)"),
+                             _cv_rule(factory, name))
                       for name in _cv_param_names(factory)}
 
     def __init__(self, *args, **kwargs):
@@ -161,9 +177,9 @@ class _OpenCVHueTracker(Tracker):
     SCORE = "the mean back-projection (hue histogram, scaled to 0-1) inside the reported box"
     PRESENCE_THRESHOLD = 0.3
     PARAMS = {
-        "bins": (16, "hue histogram bins"),
-        "min_saturation": (30, "pixels below this saturation (0-255) are ignored: grey has no reliable hue"),
-        "max_iter": (10, "iterations per frame at most"),
+        "bins": (16, "hue histogram bins", "int in [2, 180]"),
+        "min_saturation": (30, "pixels below this saturation (0-255) are ignored: grey has no reliable hue", "int in [0, 255]"),
+        "max_iter": (10, "iterations per frame at most", "int >= 1"),
     }
     CAMSHIFT = False
 

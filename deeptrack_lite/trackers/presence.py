@@ -23,15 +23,29 @@ from ..errors import DataError
 PRESENCE_FILE = Path(__file__).resolve().parent / "presence.json"
 
 
+def _threshold_of(name, entry):
+    """An entry's threshold: None (every frame present) or a finite number; anything else raises ValueError."""
+    if not isinstance(name, str) or not isinstance(entry, dict) or "threshold" not in entry:
+        raise ValueError(f"the entry for {name!r} is not an object with a 'threshold'")
+    value = entry["threshold"]
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)):
+        raise ValueError(f"the threshold of {name!r} is {value!r}, not a finite number or null")
+    return value
+
+
 @lru_cache(maxsize=None)
 def _read(path: str) -> dict:
     p = Path(path)
-    if not p.is_file():
+    if p.is_dir():
+        raise DataError(f"{p} is a folder, not a presence calibration file")
+    if not p.exists():
         return {}
     try:
-        record = json.loads(p.read_text())
-        return {name: entry["threshold"] for name, entry in record["thresholds"].items()}
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        record = json.loads(p.read_text(encoding="utf-8"))
+        if not isinstance(record, dict) or not isinstance(record.get("thresholds"), dict):
+            raise ValueError("it holds no 'thresholds' object")
+        return {name: _threshold_of(name, entry) for name, entry in record["thresholds"].items()}
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise DataError(f"{p}: not a presence calibration file ({exc}); make it again with "
                         "python -m deeptrack_lite calibrate-presence") from None
 

@@ -35,8 +35,8 @@ class RecurrentTracker(Tracker):
 
     deterministic = True
     PARAMS = {
-        "weights": (None, "recurrent weight file (None: the package's shipped weights, from train-recurrent)"),
-        "reset_every": (32, "reset the LSTM state to the first frame's every this many frames (Re3: 32; 1: no memory)"),
+        "weights": (None, "recurrent weight file (None: the package's shipped weights, from train-recurrent)", "None or path"),
+        "reset_every": (32, "reset the LSTM state to the first frame's every this many frames (Re3: 32; 1: no memory)", "int >= 1"),
     }
     min_size = 4.0
 

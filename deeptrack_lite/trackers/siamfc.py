@@ -53,12 +53,12 @@ class SiamFCTracker(Tracker):
     SCORE = "the best scale's peak response logit: the learned similarity of exemplar and search, before the window"
     PRESENCE_THRESHOLD = 0.0
     PARAMS = {
-        "weights": (None, "SiamFC weight file (None: the package's shipped weights, from train-siamfc)"),
-        "scales": ((1 / 1.0375, 1.0, 1.0375), "search region scales, relative to the last size (SiamFC: 1.0375^{-1,0,1})"),
-        "scale_penalty": (0.9745, "factor on the peak of any scale but 1 (SiamFC: 0.9745)"),
-        "scale_lr": (0.59, "how far the size moves towards the chosen scale (SiamFC: 0.59)"),
-        "window_influence": (0.176, "weight of the cosine window in the final map (SiamFC: 0.176; 0: no window)"),
-        "upsample": (8, "response upsampling factor, bicubic (SiamFC: 16)"),
+        "weights": (None, "SiamFC weight file (None: the package's shipped weights, from train-siamfc)", "None or path"),
+        "scales": ((1 / 1.0375, 1.0, 1.0375), "search region scales, relative to the last size (SiamFC: 1.0375^{-1,0,1})", "tuple of float > 0"),
+        "scale_penalty": (0.9745, "factor on the peak of any scale but 1 (SiamFC: 0.9745)", "float in (0, 1]"),
+        "scale_lr": (0.59, "how far the size moves towards the chosen scale (SiamFC: 0.59)", "float in [0, 1]"),
+        "window_influence": (0.176, "weight of the cosine window in the final map (SiamFC: 0.176; 0: no window)", "float in [0, 1]"),
+        "upsample": (8, "response upsampling factor, bicubic (SiamFC: 16)", "int >= 1"),
     }
     min_size = 4.0
     # SiamFC's own scale settings. A margin in logits instead (the scale must beat the current one by 2) scored

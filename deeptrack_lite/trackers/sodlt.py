@@ -80,28 +80,28 @@ class SODLTTracker(Tracker):
 
     SCORE = "the answering network's confidence: the mean objectness inside its box"
     PARAMS = {
-        "weights": (None, "objectness weight file (None: the package's shipped weights, from pretrain-sodlt)"),
-        "pretrained": (True, "False: the head starts from random weights (the trunk stays ImageNet's)"),
-        "search_scales": ((1.0, 1.7), "search region scales, tried in turn while the object is not found"),
-        "found_above": (0.6, "a map's best box with at least this confidence ends the search"),
-        "scale_steps": ((1 / 1.05, 1.0, 1.05), "box sizes tried per frame, relative to the last"),
+        "weights": (None, "objectness weight file (None: the package's shipped weights, from pretrain-sodlt)", "None or path"),
+        "pretrained": (True, "False: the head starts from random weights (the trunk stays ImageNet's)", "bool"),
+        "search_scales": ((1.0, 1.7), "search region scales, tried in turn while the object is not found", "tuple of float > 0"),
+        "found_above": (0.6, "a map's best box with at least this confidence ends the search", "float"),
+        "scale_steps": ((1 / 1.05, 1.0, 1.05), "box sizes tried per frame, relative to the last", "tuple of float > 0"),
         "box_level": ("adaptive", "the box takes in the map's cells above this probability: 'adaptive' (midway "
                       "between the map's object and background levels) or a number (0.5: SO-DLT's 'more likely "
-                      "object than not')"),
-        "scale_rate": (0.5, "the box's size moves this fraction (in log scale) towards the size read from the map"),
-        "init_crops": (24, "jittered crops of the first frame to fine-tune on"),
-        "jitter": (0.2, "their centre shift, in target sizes (the size jitter is 2^U(-jitter, jitter))"),
-        "init_steps": (40, "fine-tuning steps on the first frame"),
-        "update_steps": (4, "fine-tuning steps per update"),
-        "batch": (8, "crops per fine-tuning step"),
-        "lr": (5e-4, "learning rate of the heads online (Adam)"),
-        "collect_above": (0.55, "keep a frame's crop as a training sample only above this confidence"),
-        "short_every": (5, "short-term network: fine-tuned every this many frames..."),
-        "update_below": (0.6, "...and at once when the answer's confidence is below this"),
-        "short_frames": (10, "short-term network: trains on the samples of the last this many frames"),
-        "long_every": (20, "long-term network: fine-tuned every this many frames"),
-        "long_above": (0.75, "long-term network: keeps only samples of frames this confident"),
-        "long_frames": (50, "long-term network: at most this many samples besides the first frame's"),
+                      "object than not')", "one of adaptive or float in (0, 1)"),
+        "scale_rate": (0.5, "the box's size moves this fraction (in log scale) towards the size read from the map", "float in [0, 1]"),
+        "init_crops": (24, "jittered crops of the first frame to fine-tune on", "int >= 1"),
+        "jitter": (0.2, "their centre shift, in target sizes (the size jitter is 2^U(-jitter, jitter))", "float >= 0"),
+        "init_steps": (40, "fine-tuning steps on the first frame", "int >= 0"),
+        "update_steps": (4, "fine-tuning steps per update", "int >= 0"),
+        "batch": (8, "crops per fine-tuning step", "int >= 1"),
+        "lr": (5e-4, "learning rate of the heads online (Adam)", "float > 0"),
+        "collect_above": (0.55, "keep a frame's crop as a training sample only above this confidence", "float"),
+        "short_every": (5, "short-term network: fine-tuned every this many frames...", "int >= 1"),
+        "update_below": (0.6, "...and at once when the answer's confidence is below this", "float"),
+        "short_frames": (10, "short-term network: trains on the samples of the last this many frames", "int >= 1"),
+        "long_every": (20, "long-term network: fine-tuned every this many frames", "int >= 1"),
+        "long_above": (0.75, "long-term network: keeps only samples of frames this confident", "float"),
+        "long_frames": (50, "long-term network: at most this many samples besides the first frame's", "int >= 0"),
     }
     min_size = 4.0
 
