@@ -13,7 +13,7 @@ from deeptrack_lite.trackers import Tracker, register_tracker
 
 @register_tracker("test_jitter", "test double: ground-truth-free jitter around the initial box, from its own rng")
 class JitterTracker(Tracker):
-    PARAMS = {"sigma": (3.0, "pixels of random jitter")}
+    PARAMS = {"sigma": (3.0, "pixels of random jitter", "float >= 0")}
 
     def _init(self, image, box):
         self._box = box.copy()
