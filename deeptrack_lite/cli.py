@@ -25,16 +25,13 @@ def _positive_int(text: str) -> int:
 
 
 def _seed_list(text: str) -> list[int]:
-    from .trackers.parameters import MAX_SEED  # the trackers' own rule; imported here so --help needs no torch
+    from .trackers.parameters import check_seed  # the trackers' own rule; imported here so --help needs no torch
 
     try:
-        seeds = [int(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        seeds = None
-    if seeds is None or not all(0 <= s <= MAX_SEED for s in seeds):
+        return [check_seed(int(x)) for x in text.split(",") if x.strip()]
+    except ValueError:  # not a whole number, or out of range (check_seed's TrackerError is a ValueError)
         raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers from 0 to 2**63 - 1 such as 0,1,2, "
-                                         f"got {text!r}")
-    return seeds
+                                         f"got {text!r}") from None
 
 
 def _seconds(text: str) -> float:
