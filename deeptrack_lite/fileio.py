@@ -101,13 +101,19 @@ def write_provenance(weights_path, provenance: dict) -> dict:
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
+def is_sha256(text) -> bool:
+    """A SHA-256 written as 64 hex digits (either case); the one check for provenance files and downloads."""
+    import re
+
+    return isinstance(text, str) and re.fullmatch(r"[0-9a-fA-F]{64}", text) is not None
+
+
 def recorded_sha256(path) -> str | None:
     """The SHA-256 (lower-case hex) that the provenance file beside ``path`` (``<name>.json``) records, or None
     for a file of the user's that has no provenance file. A provenance file that is not a JSON object holding a
     64-digit hex ``sha256``, and a file shipped inside the package without one, are a
     :class:`~deeptrack_lite.errors.DataError`: the check is never skipped for a file that claims one, or ships."""
     import json
-    import re
 
     from .errors import DataError
 
@@ -124,7 +130,7 @@ def recorded_sha256(path) -> str | None:
         raise DataError(f"{meta}: the provenance file of {path.name} cannot be read ({exc.__class__.__name__}), so "
                         "the file cannot be checked; restore it or make the weights again") from None
     digest = record.get("sha256") if isinstance(record, dict) else None
-    if not isinstance(digest, str) or not re.fullmatch(r"[0-9a-fA-F]{64}", digest):
+    if not is_sha256(digest):
         raise DataError(f"{meta}: the provenance file of {path.name} records no SHA-256 (64 hex digits), so the file "
                         "cannot be checked; restore it or make the weights again")
     return digest.lower()

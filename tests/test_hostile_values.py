@@ -13,8 +13,8 @@ import deeptrack_lite as dtl
 from deeptrack_lite import fileio
 from deeptrack_lite.data.download import download, extract_archive, read_sha256sums
 from deeptrack_lite.errors import DataError, DeepTrackError, DownloadError, TrackerError
-from deeptrack_lite.trackers import available_trackers, create_tracker, tracker_class
-from deeptrack_lite.trackers.parameters import MAX_SEED, check_params, rule
+from deeptrack_lite.trackers import Tracker, available_trackers, create_tracker, register_tracker, tracker_class
+from deeptrack_lite.trackers.parameters import MAX_SEED, check_params, is_number, rule
 from deeptrack_lite.trackers.presence import calibrated_thresholds
 
 # values no declared rule may accept for a number (NaN, inf, text, a bool, a container, a huge negative)
@@ -91,6 +91,37 @@ def test_good_seeds_of_numpy_type_and_the_largest_are_accepted():
 def test_bad_presence_thresholds_are_refused(threshold):
     with pytest.raises(TrackerError, match="presence_threshold must be a number"):
         create_tracker("template", presence_threshold=threshold)
+
+
+class _OldStyleTracker(Tracker):
+    """A tracker written outside the package before rules existed: ``PARAMS`` holds (default, help) pairs."""
+    PARAMS = {"gain": (0.5, "how much to move")}
+
+    def _init(self, image, box):
+        self._box = box
+
+    def _update(self, image):
+        return self._box
+
+
+def test_a_tracker_declaring_parameters_without_rules_still_works_unchecked():
+    register_tracker("test_old_style")(_OldStyleTracker)
+    t = create_tracker("test_old_style", device="cpu", gain="anything")  # no rule, so not checked
+    assert t.params["gain"] == "anything"
+    assert "gain = 0.5 (not checked: no rule declared): how much to move" in tracker_class("test_old_style").help()
+    with pytest.raises(TrackerError, match="unknown parameter"):
+        create_tracker("test_old_style", device="cpu", gian=1)  # a misspelt name is still refused
+
+
+def test_one_number_rule_for_parameters_and_thresholds():
+    assert [is_number(v) for v in (1, 2.5, np.float32(1), np.int64(3))] == [True] * 4
+    assert not any(is_number(v) for v in (True, np.bool_(True), "1", None, float("nan"), float("inf"), [1]))
+    assert is_number(-math.inf, finite=False) and not is_number(float("nan"), finite=False)
+
+
+def test_one_sha256_rule_for_provenance_files_and_downloads():
+    assert fileio.is_sha256("aB" * 32) and not fileio.is_sha256("a" * 63) and not fileio.is_sha256("g" * 64)
+    assert not fileio.is_sha256(None) and not fileio.is_sha256(" " + "a" * 64)
 
 
 def test_infinite_presence_thresholds_are_decisions():

@@ -73,15 +73,24 @@ def _array(name: str, value, shape: tuple, what: str) -> np.ndarray:
     return np.ascontiguousarray(out)  # e.g. argsort(...)[::-1]: torch takes no negative strides
 
 
+def _indices(name: str, value, count: int, n: int, what: str, in_range: bool = True) -> np.ndarray:
+    """The student's ``count`` whole-number indices into ``n`` items; ``in_range=False`` leaves the range to
+    the caller (resampling clamps, since a cumulative sum that rounds below 1 can give index ``n``)."""
+    idx = _array(name, value, (count,), what)
+    if idx.dtype.kind not in "iu" or (in_range and count and (idx.min() < 0 or idx.max() >= n)):
+        raise PlugInError(f"your {name} must return whole-number indices from 0 to {n - 1}; it returned "
+                          f"{idx.dtype} values" + (f" from {idx.min()} to {idx.max()}" if count else ""))
+    return idx
+
+
 def _resample_adapter(fn):
     def systematic_resample(weights: torch.Tensor, generator=None) -> torch.Tensor:
         # the package's own draw of the offset, so one seed gives both runs the same u
         n = weights.shape[0]
         u = torch.rand(1, generator=generator, device=weights.device, dtype=weights.dtype) / n
         w = (weights / weights.sum()).cpu().numpy()
-        idx = _array("systematic_resample", _call("systematic_resample", fn, w, float(u)), (n,), "N particle indices")
-        if idx.dtype.kind not in "iu":
-            raise PlugInError(f"your systematic_resample must return whole-number indices; it returned {idx.dtype}")
+        idx = _indices("systematic_resample", _call("systematic_resample", fn, w, float(u)), n, n,
+                       "N particle indices", in_range=False)
         return torch.as_tensor(idx, dtype=torch.long, device=weights.device).clamp(0, n - 1)
     return systematic_resample
 
@@ -97,9 +106,7 @@ def _hard_negatives_adapter(fn):
         with torch.no_grad():
             s = score(negatives).reshape(-1)
         k = min(int(n_hard), len(s))
-        idx = _array("hard_negatives", _call("hard_negatives", fn, s.cpu().numpy(), k), (k,), f"{k} indices")
-        if idx.dtype.kind not in "iu" or idx.min() < 0 or idx.max() >= len(s):
-            raise PlugInError(f"your hard_negatives must return indices from 0 to {len(s) - 1}")
+        idx = _indices("hard_negatives", _call("hard_negatives", fn, s.cpu().numpy(), k), k, len(s), f"{k} indices")
         return torch.as_tensor(idx, dtype=torch.long, device=negatives.device)
     return hard_negative_mining
 

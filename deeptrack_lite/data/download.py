@@ -18,7 +18,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from ..errors import DownloadError
-from ..fileio import make_folder, sha256_of  # sha256_of: also data.sha256_of
+from ..fileio import is_sha256, make_folder, sha256_of  # sha256_of: also data.sha256_of
 
 # Official OTB archive location (the OTB toolkit's configuration). The site has gone offline more than
 # once; pass base_url=... for a mirror.
@@ -54,7 +54,7 @@ def download(url: str, dest, *, sha256: str | None, unverified_ok: bool = False,
     if sha256 is None and not unverified_ok:
         raise DownloadError(f"no SHA-256 given for {url}; pass sha256=... (or unverified_ok=True to accept "
                             "the file unchecked and record its hash)")
-    if sha256 is not None and not _is_sha256(sha256):
+    if sha256 is not None and not is_sha256(sha256):
         raise DownloadError(f"sha256 for {url} must be 64 hex digits, got {sha256!r}")
     dest = Path(dest)
     if dest.is_dir() or str(dest).endswith(("/", os.sep)):
@@ -160,10 +160,6 @@ def extract_archive(archive, target) -> Path:
         raise DownloadError(f"cannot extract {archive} into {target}: {exc.strerror or exc}"
                             + (f" ({exc.filename})" if exc.filename else "")) from None
     raise DownloadError(f"{archive}: not a zip or tar archive")
-
-
-def _is_sha256(text) -> bool:
-    return isinstance(text, str) and re.fullmatch(r"[0-9a-fA-F]{64}", text) is not None
 
 
 def read_sha256sums(path) -> dict[str, str]:

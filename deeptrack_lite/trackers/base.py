@@ -30,7 +30,6 @@ way. :attr:`TrackingRun.scores` keeps the scores of a run.
 """
 from __future__ import annotations
 
-import math
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -43,7 +42,7 @@ from ..boxes import check_box_in_image, clip_box
 from ..errors import DeepTrackError, FrameError, TrackerError
 from ..images import as_rgb_image
 from ..runtime import device as pick_device, device_name
-from .parameters import check_params, check_seed
+from .parameters import check_params, check_seed, is_number, rule_of
 from .presence import is_present, presence_threshold as calibrated_presence_threshold
 
 _REGISTRY: dict[str, tuple[type, str]] = {}
@@ -127,7 +126,7 @@ class Tracker:
 
     def _threshold(self, value) -> float:
         # -inf ("always present") and inf ("never") are decisions; NaN would silently mean "never present"
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or math.isnan(value):
+        if not is_number(value, finite=False):
             raise TrackerError(f"{self.name}: presence_threshold must be a number (not NaN), got {value!r}")
         return float(value)
 
@@ -141,7 +140,8 @@ class Tracker:
     def help(cls) -> str:
         """The tracker's parameters with their defaults and meaning."""
         lines = [f"{cls.name}: {(cls.__doc__ or '').strip().splitlines()[0] if cls.__doc__ else ''}"]
-        lines += [f"  {k} = {v[0]!r} ({v[2]}): {v[1]}" for k, v in cls.PARAMS.items()]
+        lines += [f"  {k} = {v[0]!r} ({rule_of(v) or 'not checked: no rule declared'}): {v[1]}"
+                  for k, v in cls.PARAMS.items()]
         lines.append("  seed: " + ("no effect (deterministic)" if cls.deterministic else
                                    "create_tracker(name, seed=...) fixes the run" if cls.repeatable else
                                    "no effect: its random numbers are OpenCV's own, so runs are not repeatable"))

@@ -33,6 +33,15 @@ _BOUND = re.compile(rf"^(>=|>|<=|<)\s*({_NUMBER})$")
 _INTERVAL = re.compile(rf"^in\s*([\[(])\s*({_NUMBER})\s*,\s*({_NUMBER})\s*([\])])$")
 
 
+def is_number(value, finite: bool = True) -> bool:
+    """A real number (numpy's too) that is not a bool and not NaN; finite unless ``finite=False``, where the
+    infinities are allowed (a presence threshold of -inf means "always present")."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return False
+    v = float(value)
+    return math.isfinite(v) if finite else not math.isnan(v)
+
+
 @dataclass(frozen=True)
 class _Number:
     kind: str               # "int" or "float"
@@ -42,13 +51,9 @@ class _Number:
     high_open: bool = False
 
     def accepts(self, value) -> bool:
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            return False
-        if self.kind == "int" and not isinstance(value, numbers.Integral):
+        if not is_number(value) or (self.kind == "int" and not isinstance(value, numbers.Integral)):
             return False
         v = float(value)
-        if not math.isfinite(v):
-            return False
         return ((v > self.low if self.low_open else v >= self.low)
                 and (v < self.high if self.high_open else v <= self.high))
 
@@ -138,6 +143,12 @@ def rule(spec: str):
     return options[0] if len(options) == 1 else _Any(tuple(options))
 
 
+def rule_of(entry: tuple) -> str | None:
+    """The rule phrase of a ``PARAMS`` entry; None for a ``(default, help)`` pair, the form trackers registered
+    outside the package used before rules existed: their values are passed on unchecked."""
+    return entry[2] if len(entry) > 2 else None
+
+
 def check_params(tracker: str, declared: dict, given: dict) -> None:
     """Every ``given`` parameter is declared and follows its rule, else one :class:`TrackerError` naming the
     tracker, the parameter, the accepted values and the value given."""
@@ -146,8 +157,8 @@ def check_params(tracker: str, declared: dict, given: dict) -> None:
         known = ", ".join(declared) or "none"
         raise TrackerError(f"{tracker}: unknown parameter(s) {', '.join(unknown)}; known: {known}")
     for name, value in given.items():
-        spec = declared[name][2]
-        if not rule(spec).accepts(value):
+        spec = rule_of(declared[name])
+        if spec is not None and not rule(spec).accepts(value):
             raise TrackerError(f"{tracker}: parameter {name} must be {spec}, got {value!r}")
 
 
@@ -159,4 +170,4 @@ def check_seed(seed, who: str = "seed") -> int:
     return int(seed)
 
 
-__all__ = ["MAX_SEED", "check_params", "check_seed", "rule"]
+__all__ = ["MAX_SEED", "check_params", "check_seed", "is_number", "rule", "rule_of"]

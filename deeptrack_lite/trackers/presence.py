@@ -19,6 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..errors import DataError
+from .parameters import is_number
 
 PRESENCE_FILE = Path(__file__).resolve().parent / "presence.json"
 
@@ -28,7 +29,7 @@ def _threshold_of(name, entry):
     if not isinstance(name, str) or not isinstance(entry, dict) or "threshold" not in entry:
         raise ValueError(f"the entry for {name!r} is not an object with a 'threshold'")
     value = entry["threshold"]
-    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)):
+    if value is not None and not is_number(value):
         raise ValueError(f"the threshold of {name!r} is {value!r}, not a finite number or null")
     return value
 
