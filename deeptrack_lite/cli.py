@@ -6,11 +6,14 @@ import sys
 from pathlib import Path
 
 from .errors import DeepTrackError
+from .evaluation.report import RANK_BY
 from .fileio import make_folder
 from .outputs import save_figure, write_text
 
 
 DEFAULT_BENCHMARK_TRACKERS = "kcf,csrt,mil,mosse"
+DEVICE_HELP = ("auto (the default: DEEPTRACK_DEVICE if set, else CUDA, then MPS, then the CPU, whichever this "
+               "machine has first), cpu, cuda, cuda:N or mps")
 
 
 def _positive_int(text: str) -> int:
@@ -86,36 +89,28 @@ def _write_synthetic(args) -> int:
 
 
 def _dataset(spec: str, frames=None, sequences: str = "", attributes_file=None, variant: int = 0):
-    """The one way the commands find sequences: ``synthetic`` (the benchmark; ``synthetic:NAME,NAME`` picks
-    some, ``frames`` is their length, ``variant`` another draw), ``synthetic-longterm`` (the sequences where the
-    target leaves the view), or a folder of sequences, one sequence folder or a video file (``frames``: the
-    first N of each). ``sequences``: comma-separated names to keep."""
-    from pathlib import Path
+    """The commands' datasets (``synthetic``, ``synthetic:NAME``, ``synthetic-longterm``, a folder, a sequence,
+    a video): :func:`deeptrack_lite.data.resolve_dataset`."""
+    from .data import resolve_dataset
 
-    from .data import Dataset, load_dataset, load_sequence, long_term_benchmark, synthetic_benchmark
+    return resolve_dataset(spec, frames, sequences or None, attributes_file=attributes_file, variant=variant)
 
-    names = [n for n in sequences.split(",") if n] if sequences else None
-    if spec == "synthetic-longterm":
-        dataset = long_term_benchmark(n_frames=frames, variant=variant)
-        return dataset.subset(names) if names else dataset
-    if spec == "synthetic" or spec.startswith("synthetic:"):
-        names = names or [n for n in spec.partition(":")[2].split(",") if n] or None
-        return synthetic_benchmark(n_frames=frames, names=names, variant=variant)
-    path = Path(spec)
-    dataset = Dataset(path.stem, [load_sequence(path)]) if path.is_file() else load_dataset(path, attributes_file=attributes_file)
-    if names:
-        dataset = dataset.subset(names)
-    if frames:
-        dataset = Dataset(dataset.name, [s.subsequence(0, frames) for s in dataset])
-    return dataset
+
+def _command_line(args) -> str:
+    """The command as typed, for provenance files: ``python -m deeptrack_lite ARGS``."""
+    from .version import command_line
+
+    return command_line("deeptrack_lite", args.argv)
 
 
 def _job_options(args) -> dict:
     """Where the benchmark's jobs run: this process, a child process with a time limit, or Dask workers."""
     if args.workers and args.scheduler:
         raise DeepTrackError("give --workers (a Dask cluster on this machine) or --scheduler (a running one), not both")
-    return {"job_timeout": args.job_timeout or None, "workers": args.workers, "scheduler": args.scheduler,
-            "threads_per_worker": args.threads_per_worker}
+    from .evaluation.runner import job_options
+
+    return job_options(job_timeout=args.job_timeout or None, workers=args.workers, scheduler=args.scheduler,
+                       threads_per_worker=args.threads_per_worker)
 
 
 def _benchmark(args) -> int:
@@ -124,7 +119,7 @@ def _benchmark(args) -> int:
     import matplotlib
     matplotlib.use("Agg")
 
-    from .evaluation import evaluate, plot_attributes, plot_ope, run_ope, tracker_specs
+    from .evaluation import evaluate_ope, plot_attributes, plot_ope, run_ope, tracker_labels, tracker_specs
 
     from .cpus import cpu_budget
 
@@ -139,8 +134,7 @@ def _benchmark(args) -> int:
                                  "sequence (seed 0), its resets being what repeats")
         return _benchmark_vot(args, dataset, out, start)
     if args.rescore:  # default: every tracker folder found there
-        trackers = [t.strip().lower() for t in args.trackers.split(",") if t.strip()] if args.trackers else None
-        report = evaluate(Path(args.rescore), dataset, trackers=trackers, seeds=seeds)
+        report = evaluate_ope(Path(args.rescore), dataset, trackers=tracker_labels(args.trackers), seeds=seeds)
         if not report.scores:
             raise DeepTrackError(f"{args.rescore} holds no results for the sequences of {dataset.name} (the layout: "
                                  "<tracker>/<sequence>.txt)")
@@ -174,42 +168,26 @@ def _presence_report(results_dir, dataset, trackers, out) -> None:
     """The long-term table, printed and written to OUT/presence.json, for a dataset with absent frames."""
     import json
 
-    from .errors import TrackerError
-    from .evaluation.longterm import long_term_scores, presence_at, presence_sequences
-    from .trackers import tracker_class
+    from .evaluation.longterm import evaluate_presence
 
-    rows = {}
-    for label in trackers:
-        try:
-            threshold = tracker_class(label).default_presence_threshold()
-        except TrackerError:  # a label of another toolkit or a variant: only its best threshold
-            threshold = None
-        sequences = presence_sequences(results_dir, dataset, label)
-        rows[label] = {"best": long_term_scores(sequences).to_dict(), "calibrated": presence_at(sequences, threshold)}
-    print("\npresence (long-term measures, frames 1..N-1): tracking precision, recall and F-score at each tracker's "
-          "calibrated threshold, and the best F over all thresholds")
-    print(f"{'tracker':16s} {'threshold':>10s} {'Pr':>6s} {'Re':>6s} {'F':>6s} {'best F':>7s}")
-    for label, row in sorted(rows.items(), key=lambda kv: -kv[1]["calibrated"]["f_score"]):
-        c, b = row["calibrated"], row["best"]
-        tau = "always" if c["threshold"] is None else f"{c['threshold']:.4g}"
-        print(f"{label:16s} {tau:>10s} {c['precision']:6.3f} {c['recall']:6.3f} {c['f_score']:6.3f} {b['f_score']:7.3f}")
-    write_text(out / "presence.json", json.dumps(rows, indent=1) + "\n")
+    report = evaluate_presence(results_dir, dataset, trackers)
+    print("\n" + report.table())
+    write_text(out / "presence.json", json.dumps(report.to_dict(), indent=1) + "\n")
     print(f"wrote {out / 'presence.json'}")
 
 
 def _calibrate_presence(args) -> int:
-    import shlex
-
     from .data import default_data_dir, long_term_benchmark
+    from .evaluation import tracker_labels
     from .evaluation.longterm import calibrate_presence, write_presence_calibration
     from .trackers import available_trackers, tracker_class
     from .version import provenance
 
-    names = ([t.strip().lower() for t in args.trackers.split(",") if t.strip()] if args.trackers else
-             [n for n in available_trackers() if tracker_class(n).SCORE and not n.startswith("test")])
+    names = tracker_labels(args.trackers) or [n for n in available_trackers()
+                                              if tracker_class(n).SCORE and not n.startswith("test")]
     dataset = long_term_benchmark(n_frames=args.frames, variant=args.variant)
     work = args.work or default_data_dir() / "presence-calibration" / f"{dataset.name}-{len(dataset[0])}f"
-    command = "python -m deeptrack_lite " + " ".join(shlex.quote(a) for a in args.argv)
+    command = _command_line(args)
     print(f"calibrating on {dataset.name}: {len(dataset)} sequences of {len(dataset[0])} frames "
           f"({sum(int((~s.target_visible).sum()) for s in dataset)} absent frames); runs in {work}")
     table = calibrate_presence(names, dataset, work, device=args.device)
@@ -228,11 +206,10 @@ def _benchmark_vot(args, dataset, out, start) -> int:
     import json
     import time
 
-    from .evaluation import evaluate_vot, run_vot, tracker_specs
+    from .evaluation import evaluate_vot, run_vot, tracker_labels, tracker_specs
 
     if args.rescore:
-        trackers = [t.strip().lower() for t in args.trackers.split(",") if t.strip()] if args.trackers else None
-        report = evaluate_vot(Path(args.rescore), dataset, trackers=trackers, interval=args.eao_interval,
+        report = evaluate_vot(Path(args.rescore), dataset, trackers=tracker_labels(args.trackers), interval=args.eao_interval,
                               eao_length=args.eao_length)
     else:
         report = run_vot(tracker_specs(args.trackers or DEFAULT_BENCHMARK_TRACKERS), dataset, out / "results",
@@ -293,19 +270,28 @@ def _track(args) -> int:
     return 0
 
 
-def _pretrain(args, config_class, train, given: dict, done) -> int:
-    """The pretraining commands' shared steps: settings (fast-mode defaults, then the options given), the
-    command line recorded in the provenance, a resumable run, and ``done(provenance)`` printed at the end."""
-    import shlex
-    from dataclasses import asdict, replace
+def _settings(config_class, given: dict):
+    """A trainer's settings: its fast-mode or full defaults, then the options given on the command line."""
+    from dataclasses import replace
 
     from .runtime import fast_mode
 
     config = config_class.fast() if fast_mode() else config_class()
-    config = replace(config, **{k: v for k, v in given.items() if v is not None})
-    command = "python -m deeptrack_lite " + " ".join(shlex.quote(a) for a in args.argv)
-    print("settings: " + ", ".join(f"{k}={v}" for k, v in asdict(config).items()))
-    result = train(config, args.out, device=args.device, resume=not args.no_resume, command=command,
+    return replace(config, **{k: v for k, v in given.items() if v is not None})
+
+
+def _describe(config) -> str:
+    from dataclasses import asdict
+
+    return ", ".join(f"{k}={v}" for k, v in asdict(config).items())
+
+
+def _pretrain(args, config_class, train, given: dict, done) -> int:
+    """The training commands' shared steps: settings (:func:`_settings`), the command line recorded in the
+    provenance, a resumable run, and ``done(provenance)`` printed at the end."""
+    config = _settings(config_class, given)
+    print("settings: " + _describe(config))
+    result = train(config, args.out, device=args.device, resume=not args.no_resume, command=_command_line(args),
                    keep_checkpoint=args.keep_checkpoint)
     print("\n" + done(result.provenance))
     return 0
@@ -374,18 +360,14 @@ def _train_recurrent(args) -> int:
 
 def _train_mdnet(args) -> int:
     import os
-    import shlex
-    from dataclasses import asdict, replace
 
     from .data import Dataset
-    from .runtime import fast_mode
     from .training import MDNetTrainConfig, train_mdnet
 
-    config = MDNetTrainConfig.fast() if fast_mode() else MDNetTrainConfig()
     given = {"cycles": args.cycles, "frames_per_batch": args.frames_per_batch, "batch_pos": args.batch_pos,
              "batch_neg": args.batch_neg, "lr_conv": args.lr_conv, "lr_fc": args.lr_fc, "train_blocks": args.train_blocks,
              "single_domain": args.single_domain or None, "seed": args.seed}
-    config = replace(config, **{k: v for k, v in given.items() if v is not None})
+    config = _settings(MDNetTrainConfig, given)
     sequences, described = [], []
     for spec in [d for d in args.domains.split(",") if d]:
         ds = _dataset(spec, args.frames, variant=args.variant)
@@ -395,14 +377,13 @@ def _train_mdnet(args) -> int:
         else:
             described.append(f"{len(ds)} sequences of {spec}")
         sequences += list(ds)
-    command = "python -m deeptrack_lite " + " ".join(shlex.quote(a) for a in args.argv)
     writes = int(os.environ.get("RANK", "0")) == 0  # under torchrun only rank 0 speaks (and writes)
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if writes:
         print(f"{len(sequences)} domains" + (f" over {world} processes" if world > 1 else "") + "; settings: "
-              + ", ".join(f"{k}={v}" for k, v in asdict(config).items()))
+              + _describe(config))
     result = train_mdnet(Dataset("domains", sequences), config, args.out, device=args.device, resume=not args.no_resume,
-                         command=command, data="; ".join(described), keep_checkpoint=args.keep_checkpoint,
+                         command=_command_line(args), data="; ".join(described), keep_checkpoint=args.keep_checkpoint,
                          weights_name=args.name, stop_after=args.stop_after, progress=writes)
     p = result.provenance
     if not writes:
@@ -418,7 +399,7 @@ def _train_mdnet(args) -> int:
 
 def _add_run_options(p, keep_help: str) -> None:
     """The options every resumable training command takes: the device, starting over, keeping the checkpoint."""
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
+    p.add_argument("--device", default="auto", help=DEVICE_HELP)
     p.add_argument("--no-resume", action="store_true", help="start over even if OUT holds a checkpoint")
     p.add_argument("--keep-checkpoint", action="store_true", help=keep_help)
 
@@ -455,7 +436,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sequences", default="", help="comma-separated subset of sequence names")
     p.add_argument("--attributes", default=None, help="tag file 'Sequence: IV, SV, ...' for a folder dataset "
                    "(default: <dataset>/attributes.txt when present)")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
+    p.add_argument("--device", default="auto", help=DEVICE_HELP)
     p.add_argument("--protocol", choices=["ope", "vot"], default="ope", help="ope: OTB's one-pass evaluation (default); "
                    "vot: VOT's supervised protocol (reset 5 frames after a failure; accuracy, failures, EAO)")
     p.add_argument("--eao-interval", type=_eao_interval, default=None, metavar="LOW-HIGH|STACK|estimated",
@@ -466,7 +447,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eao-length", choices=["longest-segment", "longest-sequence"], default="longest-segment",
                    help="with --protocol vot: where the EAO curve ends: the longest segment (vot-toolkit 0.9.0, "
                    "default) or the longest sequence (the legacy MATLAB toolkit's extent)")
-    p.add_argument("--rank-by", default="success_auc", choices=["success_auc", "precision_20px", "normalized_precision", "fps"])
+    p.add_argument("--rank-by", default="success_auc", choices=RANK_BY,
+                   help="the column the table is sorted by (default: success_auc)")
     p.add_argument("--overwrite", action="store_true", help="run again even where results exist (results made with "
                    "other settings, seeds, frames or package version are always run again)")
     p.add_argument("--workers", type=_positive_int, default=None, metavar="N", help="run the (tracker, sequence, seed) "
@@ -498,7 +480,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frames", type=_positive_int, default=None, help="frames per sequence (synthetic: default 150, 40 in "
                    "fast mode; folders: the first N frames)")
     p.add_argument("--sequences", default="", help="comma-separated subset of sequence names")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
+    p.add_argument("--device", default="auto", help=DEVICE_HELP)
     p.add_argument("--threads", type=_positive_int, default=None, help="torch and OpenCV threads (default: their "
                    "own, about one per core)")
     p.add_argument("--seed", type=int, default=0, help="the trackers' seed (default 0)")
@@ -517,7 +499,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="video file to write: .webm (default: TRACKER-SEQUENCE.webm here), .mp4 or .avi")
     p.add_argument("--frames", type=_positive_int, default=None, help="only the first N frames")
     p.add_argument("--fps", type=float, default=None, help="frame rate of the video (default: the sequence's)")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
+    p.add_argument("--device", default="auto", help=DEVICE_HELP)
     p.set_defaults(func=_track)
 
     p = sub.add_parser("pretrain-sdae", help="pretrain DLT's stacked denoising autoencoder on natural image patches",
@@ -660,7 +642,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frames", type=_positive_int, default=100, help="frames per sequence (default 100)")
     p.add_argument("--variant", type=int, default=1, help="which draw of the long-term scenarios (default 1)")
     p.add_argument("--work", type=Path, default=None, help="folder for the runs (resumable; default: in the data folder)")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
+    p.add_argument("--device", default="auto", help=DEVICE_HELP)
     p.set_defaults(func=_calibrate_presence)
     return parser
 

@@ -5,7 +5,7 @@ A :class:`Job` is a module-level function and its arguments (both picklable: the
 reference, so its module must be importable where it runs) and a ``key`` that names it in reports. An
 executor runs a list of jobs and yields one :class:`JobOutcome` per job as each finishes:
 
-- :class:`InProcessExecutor` (the default, and the notebooks'): one job after the other in this process, so
+- :class:`LocalExecutor` (the default, and the notebooks'): one job after the other on this machine, in this process so
   progress bars and tracebacks stay simple. With ``job_timeout`` the jobs go to one :class:`JobRunner` child
   process instead, stopped when a job takes longer.
 - :class:`DaskExecutor`: the jobs as Dask futures on a ``distributed.LocalCluster`` of ``workers`` processes, or
@@ -268,9 +268,9 @@ class Executor:
         self.close()
 
 
-class InProcessExecutor(Executor):
-    """Jobs one after the other in this process; with ``job_timeout`` (seconds) in one :class:`JobRunner` child
-    instead, each stopped after that long."""
+class LocalExecutor(Executor):
+    """Jobs one after the other on this machine: in this process, or, with ``job_timeout`` (seconds), in one
+    :class:`JobRunner` child process, each stopped after that long."""
 
     def __init__(self, job_timeout: float | None = None, threads: int | None = None):
         self.job_timeout = job_timeout or None
@@ -297,6 +297,10 @@ class InProcessExecutor(Executor):
         if self._runner is not None:
             self._runner.close()
             self._runner = None
+
+
+#: the old name, which said "in process" of a class that also runs jobs in a child process; goes in the next release
+InProcessExecutor = LocalExecutor
 
 
 _WORKER_RUNNERS: dict = {}
@@ -440,12 +444,12 @@ def make_executor(*, workers: int | None = None, scheduler=None, job_timeout: fl
     """The executor for these options: Dask with ``workers`` or ``scheduler``, else this process (a child process
     with ``job_timeout``). ``say(text)`` prints the cluster's line (default: to standard error)."""
     if workers is None and scheduler is None:
-        return InProcessExecutor(job_timeout, threads_per_worker)
+        return LocalExecutor(job_timeout, threads_per_worker)
     return DaskExecutor(workers, scheduler, job_timeout=job_timeout, threads_per_worker=threads_per_worker,
                         progress=progress, say=say)
 
 
-__all__ = ["DEFAULT_WORKER_JOB_TIMEOUT", "DaskExecutor", "Executor", "InProcessExecutor", "Job", "JobOutcome", "JobRunner",
+__all__ = ["DEFAULT_WORKER_JOB_TIMEOUT", "DaskExecutor", "Executor", "InProcessExecutor", "Job", "LocalExecutor", "JobOutcome", "JobRunner",
            "describe_exception", "limit_threads", "make_executor"]
 
 

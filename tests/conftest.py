@@ -43,6 +43,8 @@ def pytest_configure(config):
     # the digest locks/lab.txt is checked against, and re-locking would move pins that have nothing to do with it
     config.addinivalue_line("markers", "vot_toolkit: compares the VOT measures with vot-toolkit 0.9.0's own, "
                                        "installed in a throwaway environment")
+    config.addinivalue_line("markers", "slow: takes more than a few seconds (training, a cluster, a whole benchmark); "
+                                       "left out of `python3 make.py test --quick`")
 
 
 @pytest.fixture(scope="session")
@@ -126,3 +128,9 @@ def server(tmp_path):
     yield f"http://127.0.0.1:{httpd.server_address[1]}/", www, log
     httpd.shutdown()
     httpd.server_close()
+
+
+def slow_for(names, slow) -> list:
+    """Parameters for ``pytest.mark.parametrize``: those in ``slow`` (the deep trackers, say) marked slow, so that
+    `python3 make.py test --quick` runs the test on the others only."""
+    return [pytest.param(n, marks=pytest.mark.slow) if n in slow else n for n in names]

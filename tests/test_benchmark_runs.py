@@ -5,7 +5,7 @@ import pytest
 from deeptrack_lite.course import benchmark_runs as br
 from deeptrack_lite.data import synthetic_benchmark
 from deeptrack_lite.evaluation import run_ope
-from deeptrack_lite.evaluation.ope import read_result, write_result
+from deeptrack_lite.evaluation.results import read_result, write_result
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +50,73 @@ def test_a_broken_shipped_file_is_a_clear_error(tmp_path):
         br.load_runs(bad)
 
 
+@pytest.mark.slow
 def test_shipped_runs_are_what_the_code_here_computes():
     """Notebook 06 relies on them to fit a lab session; after a change to a tracker, re-make them with
     ``python -m deeptrack_lite.course.benchmark_runs --out deeptrack_lite/course/results``."""
     problems = br.check_shipped()
     assert not problems, f"{len(problems)} stale shipped runs, e.g. " + "; ".join(problems[:3])
+
+
+@pytest.mark.slow
+def test_a_probe_confirms_runs_only_a_code_change_made_stale_and_catches_moved_boxes(two, tmp_path):
+    import copy
+
+    longer = synthetic_benchmark(n_frames=12, names=["CatLight", "CupHide"])
+    datasets = {"short": two, "long": longer}
+    made = {name: {"runs": br.collect_runs(["template", "identity"], ds, tmp_path / name, progress=False)}
+            for name, ds in datasets.items()}
+
+    def shipped_by_older_code(move_a_box: bool = False, other_setting: bool = False) -> dict:
+        shipped = copy.deepcopy(made)
+        for record in shipped.values():
+            for run in record["runs"]["template"].values():
+                run["info"]["code"] = "older code"   # what a refactor of the tracker's modules does
+        if move_a_box:
+            shipped["short"]["runs"]["template"]["CupHide"]["boxes"][3][0] += 0.002
+        if other_setting:
+            shipped["long"]["runs"]["template"]["CatLight"]["info"]["frames"] = 99
+        return shipped
+
+    shipped = shipped_by_older_code()
+    outcome = br.confirm_by_probe(["template", "identity"], shipped, "short", datasets, tmp_path / "p1", progress=False)
+    assert list(outcome.confirmed) == ["template"] and not outcome.differ and not outcome.other
+    for name, ds in datasets.items():   # every file's runs of the tracker now carry the code here, and say why
+        for seq in ds:
+            run = shipped[name]["runs"]["template"][seq.name]
+            assert br._misfit(run, br.tracker_specs("template")[0], seq) is None
+            assert "identical on every run of short" in run["info"]["code_confirmed_by_probe"]
+    assert "code_confirmed_by_probe" not in shipped["short"]["runs"]["identity"]["CatLight"]["info"]
+
+    moved = br.confirm_by_probe(["template"], shipped_by_older_code(move_a_box=True), "short", datasets,
+                                tmp_path / "p2", progress=False)
+    assert not moved.confirmed and "template on CupHide of short" in moved.differ["template"]
+    other = br.confirm_by_probe(["template"], shipped_by_older_code(other_setting=True), "short", datasets,
+                                tmp_path / "p3", progress=False)
+    assert other.other == ["template"] and not other.confirmed
+
+
+def test_the_command_with_probe_confirms_instead_of_re_making(tmp_path, monkeypatch, capsys):
+    tiny = {20: synthetic_benchmark(n_frames=6, names=["CatLight", "CupHide"]),
+            100: synthetic_benchmark(n_frames=9, names=["CatLight", "CupHide"])}
+    monkeypatch.setattr(br, "benchmark_datasets", lambda frames, long_term_frames: [tiny[n] for n in frames])
+    monkeypatch.setattr(br, "benchmark_trackers", lambda: ["identity", "template"])
+    args = ["--out", str(tmp_path / "out"), "--work", str(tmp_path / "work"), "--frames", "100,20",
+            "--long-term-frames", ""]
+    assert br.main(args) == 0
+    files = sorted((tmp_path / "out").glob("*.json.gz"))
+    assert [f.name for f in files] == ["benchmark-synthetic-6f.json.gz", "benchmark-synthetic-9f.json.gz"]
+    for path in files:   # as after a refactor of template's modules
+        record = br.load_runs(path)
+        for run in record["runs"]["template"].values():
+            run["info"]["code"] = "older code"
+        br.write_runs(path, record["runs"], dataset_name=record["dataset"], n_frames=record["frames"], command="x")
+    capsys.readouterr()
+    assert br.main([*args, "--probe"]) == 0
+    assert "confirmed by the probe on benchmark-synthetic-6f.json.gz: template" in capsys.readouterr().out
+    for path, bench in zip(files, [tiny[20], tiny[100]]):
+        record = br.load_runs(path)
+        assert record["provenance"]["confirmed_by_probe"] == ["template"]
+        assert record["provenance"]["runs_kept_from"]["command"] == "x"   # the earlier file's, whose times stay
+        assert list(record["runs"]) == ["identity", "template"]
+        assert not br.check_shipped(tmp_path / "out", [bench])

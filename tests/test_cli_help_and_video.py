@@ -25,6 +25,7 @@ print(json.dumps({"torch": "torch" in sys.modules, "texts": texts}))
 """
 
 
+@pytest.mark.slow
 def test_every_help_text_imports_no_torch_and_shows_no_markup():
     done = subprocess.run([sys.executable, "-c", HELP_SCRIPT], capture_output=True, text=True, cwd=ROOT, check=True)
     found = json.loads(done.stdout)

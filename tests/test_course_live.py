@@ -39,6 +39,7 @@ def test_run_and_score_equals_the_loop_it_replaces(bench):
     assert run_and_score(given, seq).tracker is given
 
 
+@pytest.mark.slow
 def test_live_study_runs_every_setting_on_every_sequence(bench):
     result = live_study({"kcf": ("kcf", {}), "still": ("identity", {})}, list(bench), n_frames=10)
     assert result["sequences"] == ["CatLight", "CoinDash"] and result["frames"] == 10

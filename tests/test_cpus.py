@@ -71,6 +71,7 @@ def test_applying_a_budget_sizes_torch_and_opencv_unless_the_user_did(host_of_8)
         cv2.setNumThreads(before[1])
 
 
+@pytest.mark.slow
 def test_importing_the_package_applies_the_budget_in_a_fresh_interpreter():
     code = "import deeptrack_lite, torch, cv2; print(torch.get_num_threads(), cv2.getNumThreads())"
     env = {k: v for k, v in os.environ.items() if k not in cpus.USER_THREAD_SETTINGS}

@@ -151,6 +151,7 @@ def test_shipped_weights_were_made_by_the_recorded_command_with_the_default_sett
     assert stack_mse(model, x, 1) < 0.5 * stack_mse(fresh, x, 1)
 
 
+@pytest.mark.slow
 def test_the_dbn_tracker_is_dlts_pipeline_with_another_representation(small_sequence):
     # one pipeline: the DBN tracker overrides no step of DLT's, only which pretrained encoder it starts from
     own = set(DBNTracker.__dict__) - {"__module__", "__doc__", "__qualname__", "__firstlineno__", "__static_attributes__"}

@@ -84,6 +84,7 @@ print("OK")
 """
 
 
+@pytest.mark.slow
 def test_with_a_plain_cv2_the_trackers_import_warn_and_only_the_contrib_ones_refuse():
     """A plain OpenCV wheel written over the contrib one (Colab, after a pip install of some other package): the
     package still imports and says the fix; creating KCF, CSRT or MOSSE says it again, whatever parameters."""

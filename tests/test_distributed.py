@@ -16,7 +16,7 @@ import torch
 from deeptrack_lite.cli import main
 from deeptrack_lite.data import synthetic_benchmark
 from deeptrack_lite.evaluation import run_ope, run_vot
-from deeptrack_lite.jobs import InProcessExecutor, Job, JobRunner
+from deeptrack_lite.jobs import InProcessExecutor, Job, JobRunner, LocalExecutor
 from deeptrack_lite.training.mdnet import cycle_schedule
 from doubles import HangTracker  # noqa: F401 - registers test_hang, test_suicide, test_raise
 
@@ -34,6 +34,7 @@ def _result_files(root: Path) -> dict:
             and not p.name.endswith("_time.txt")}
 
 
+@pytest.mark.slow
 def test_workers_write_the_serial_run_s_result_files(three, tmp_path):
     trackers = ["kcf", "identity", "particle_filter", "template"]
     run_ope(trackers, three, tmp_path / "serial", seeds=[0, 1], progress=False)
@@ -53,6 +54,7 @@ def test_workers_write_the_serial_run_s_result_files(three, tmp_path):
     assert _result_files(tmp_path / "vot-serial") == _result_files(tmp_path / "vot-dask")
 
 
+@pytest.mark.slow
 def test_workers_give_any_tracker_s_serial_files_at_the_serial_run_s_thread_count(three, tmp_path):
     """hcf's boxes depend on the torch thread count (multi-threaded sums round otherwise): with the serial run's
     count on the workers, they are the same files."""
@@ -64,6 +66,7 @@ def test_workers_give_any_tracker_s_serial_files_at_the_serial_run_s_thread_coun
     assert info["torch_threads"] == torch.get_num_threads()
 
 
+@pytest.mark.slow
 def test_a_hanging_job_and_a_dying_job_on_workers_are_failures_and_the_others_finish(three, tmp_path):
     start = time.perf_counter()
     report = run_ope(["test_hang", "test_suicide", "identity", "test_raise"], three, tmp_path, progress=False,
@@ -75,6 +78,7 @@ def test_a_hanging_job_and_a_dying_job_on_workers_are_failures_and_the_others_fi
     assert len(report.failures) == 9 and [r["tracker"] for r in report.summary()] == ["identity"]
 
 
+@pytest.mark.slow
 def test_the_benchmark_command_on_a_dask_scheduler_with_two_workers(three, tmp_path, capsys):
     """A real `dask scheduler` and two `dask worker` processes on 127.0.0.1, the benchmark sent there."""
     from distributed import Client
@@ -115,6 +119,7 @@ def test_the_benchmark_command_on_a_dask_scheduler_with_two_workers(three, tmp_p
                 p.kill()
 
 
+@pytest.mark.slow
 def test_a_scheduler_that_does_not_answer_is_a_clear_error(three, tmp_path, capsys):
     import dask
 
@@ -124,6 +129,7 @@ def test_a_scheduler_that_does_not_answer_is_a_clear_error(three, tmp_path, caps
     assert code == 2 and "no Dask scheduler answers at tcp://127.0.0.1:9" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_the_job_runner_keeps_its_process_between_jobs_and_replaces_a_dead_one(monkeypatch):
     # what a Dask worker's environment has: it made the trackers several times slower in a runner (it disables
     # glibc's adaptive mmap threshold), so the runner does without it
@@ -144,7 +150,8 @@ def test_the_job_runner_keeps_its_process_between_jobs_and_replaces_a_dead_one(m
         assert slow.error == "time limit: no result after 0.5 s; the run was stopped" and slow.seconds < 10
     finally:
         runner.close()
-    outcomes = list(InProcessExecutor().run([Job(("x",), int, ("3",)), Job(("y",), int, ("three",))]))
+    assert InProcessExecutor is LocalExecutor  # the old name, for one release
+    outcomes = list(LocalExecutor().run([Job(("x",), int, ("3",)), Job(("y",), int, ("three",))]))
     assert outcomes[0].value == 3 and outcomes[1].error.startswith("ValueError: invalid literal")
 
 
@@ -158,6 +165,7 @@ def test_cycle_schedule_visits_every_domain_once_per_cycle_over_the_processes():
         assert all(set(o) <= set(range(r, n, world)) for r, o in enumerate(orders))
 
 
+@pytest.mark.slow
 def test_torchrun_trains_mdnet_on_two_processes_and_the_checkpoint_resumes_in_one(tmp_path):
     from deeptrack_lite.training import MDNetTrainConfig
 
@@ -205,6 +213,7 @@ with open(os.path.join(sys.argv[1], "threads-" + os.environ["RANK"]), "w") as f:
 """
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="lists threads through Linux's /proc")
 def test_training_under_torchrun_ends_its_process_group_and_gloo_threads(tmp_path):
     """A group that outlives training keeps gloo's threads running into interpreter exit, where they abort the
@@ -225,7 +234,9 @@ def test_training_under_torchrun_ends_its_process_group_and_gloo_threads(tmp_pat
 def test_a_job_refuses_other_code_than_the_benchmark_was_started_with(three):
     """A worker with another checkout of the package must not store its results under this code's label."""
     from deeptrack_lite.errors import TrackerError
-    from deeptrack_lite.evaluation.ope import TrackerSpec, run_settings, run_tracker_job
+    from deeptrack_lite.evaluation import TrackerSpec
+    from deeptrack_lite.evaluation.ope import run_tracker_job
+    from deeptrack_lite.evaluation.results import run_settings
     from deeptrack_lite.trackers import tracker_class
 
     spec, seq = TrackerSpec("kcf", "kcf"), three["CatLight"]

@@ -81,6 +81,7 @@ def test_greedy_stage_trains_only_its_own_layer(tmp_path):
     assert not torch.equal(second.encoders[1].weight, SDAE(config.sizes).encoders[1].weight)
 
 
+@pytest.mark.slow
 def test_interrupted_pretraining_resumes_to_the_same_weights(tmp_path):
     whole = pretrain_sdae(TINY, tmp_path / "whole", progress=False)
     partial = pretrain_sdae(TINY, tmp_path / "split", progress=False, stop_after=3)

@@ -6,7 +6,7 @@ import pytest
 
 from deeptrack_lite.data import Dataset, synthetic_benchmark
 from deeptrack_lite.errors import AnnotationError, DataError, TrackerError
-from deeptrack_lite.evaluation import (evaluate, plot_attributes, plot_ope, plot_overlap_timeline, run_ope,
+from deeptrack_lite.evaluation import (evaluate_ope, plot_attributes, plot_ope, plot_overlap_timeline, run_ope,
                                        show_worst_frames, success_curve, tracker_specs, write_result)
 from deeptrack_lite.trackers import Tracker, register_tracker
 
@@ -81,7 +81,7 @@ def test_rescoring_another_toolkits_results(tiny, tmp_path):
     for seq in tiny:
         np.savetxt(folder / f"{seq.name}.txt", seq.ground_truth, delimiter="\t", fmt="%d")
         np.savetxt(folder / f"{seq.name}_time.txt", np.full(len(seq), 0.01))
-    report = evaluate(tmp_path / "other", tiny)
+    report = evaluate_ope(tmp_path / "other", tiny)
     row = report.summary()[0]
     assert row["tracker"] == "ECO" and row["precision_20px"] == 1.0
     assert row["fps"] == pytest.approx(100.0)
@@ -91,12 +91,12 @@ def test_rescoring_another_toolkits_results(tiny, tmp_path):
 def test_result_with_wrong_length_is_a_clear_error(tiny, tmp_path):
     write_result(tmp_path / "short", "CatLight", np.ones((3, 4)))
     with pytest.raises(AnnotationError, match="3 boxes for the 8 frames"):
-        evaluate(tmp_path, tiny.subset(["CatLight"]), trackers=["short"])
+        evaluate_ope(tmp_path, tiny.subset(["CatLight"]), trackers=["short"])
 
 
 def test_missing_results_are_reported(tiny, tmp_path):
     run_ope(["identity"], tiny.subset(["CatLight"]), tmp_path, progress=False)
-    report = evaluate(tmp_path, tiny)
+    report = evaluate_ope(tmp_path, tiny)
     assert ("identity", "CupHide", None) in report.missing
     assert "only 1 seq." in report.table()
 
@@ -143,6 +143,7 @@ def test_attribute_tables_and_plots(tiny, tmp_path):
         report.summary(["NoSuchSequence"])
 
 
+@pytest.mark.slow
 def test_cli_benchmark_and_track(tmp_path, capsys):
     from deeptrack_lite.cli import main
 
@@ -208,3 +209,34 @@ def test_a_record_that_must_hold_every_run_names_each_failed_one():
         gaps.require_complete("presence calibration")
     with pytest.raises(DeepTrackError, match="the benchmark is incomplete"):
         gaps.require_complete("the benchmark", DeepTrackError)
+
+
+def test_the_old_name_evaluate_still_scores_and_says_it_is_now_evaluate_ope(tmp_path):
+    from deeptrack_lite.evaluation import evaluate
+
+    tiny = synthetic_benchmark(n_frames=6, names=["CatLight"])
+    run_ope(["template"], tiny, tmp_path, progress=False)
+    with pytest.warns(DeprecationWarning, match="evaluate_ope"):
+        old = evaluate(tmp_path, tiny)
+    assert old.summary() == evaluate_ope(tmp_path, tiny).summary()
+
+
+def test_one_resolver_names_every_dataset_for_commands_and_notebooks(tmp_path):
+    from deeptrack_lite.data import resolve_dataset, write_dataset_otb
+
+    assert resolve_dataset("synthetic:CatLight,CupHide", frames=5).names == ["CatLight", "CupHide"]
+    assert resolve_dataset("synthetic", frames=5, sequences=["CupHide"]).names == ["CupHide"]
+    assert len(resolve_dataset("synthetic", frames=5)[0]) == 5
+    assert all((~s.target_visible).any() for s in resolve_dataset("synthetic-longterm", frames=40))
+    folder = write_dataset_otb(synthetic_benchmark(n_frames=8, names=["CatLight", "CupHide"]), tmp_path / "otb")
+    assert resolve_dataset(str(folder), frames=3, sequences="CupHide").names == ["CupHide"]
+    assert len(resolve_dataset(folder, frames=3)[0]) == 3
+    with pytest.raises(DataError, match="name a dataset"):
+        resolve_dataset("  ")
+
+
+def test_tracker_labels_read_the_command_lines_list():
+    from deeptrack_lite.evaluation import tracker_labels
+
+    assert tracker_labels(" KCF, dlt-random ,") == ["kcf", "dlt-random"]
+    assert tracker_labels("") is None and tracker_labels(None) is None

@@ -140,6 +140,7 @@ def twins():
     return synthetic_sequence("Twins", n_frames=14, seed=7, target="face", background="camera", distractors=2)
 
 
+@pytest.mark.slow
 def test_fcnt_switches_to_snet_exactly_when_gnet_shows_a_distractor(twins):
     # GNet's stride-16 maps keep most of their heat on the target here (at most about a tenth outside), so the
     # threshold is low enough for the copies to cross it on a few frames
@@ -159,6 +160,7 @@ def test_fcnt_switches_to_snet_exactly_when_gnet_shows_a_distractor(twins):
     assert {i["used"] for i in never.infos[1:]} == {"gnet"} and {i["used"] for i in always.infos[1:]} == {"snet"}
 
 
+@pytest.mark.slow
 def test_fcnt_keeps_gnet_fixed_and_updates_snet(twins):
     tracker = create_tracker("fcnt", update_interval=3)
     tracker.init(twins.frame(0), twins.ground_truth[0])
@@ -184,6 +186,7 @@ def test_fcnt_selects_the_requested_number_of_maps(small_sequence):
     assert len(everything.sel_high) == everything.backbone.tap("high").channels == 112  # and its stride-16 one
 
 
+@pytest.mark.slow
 def test_fcnt_is_reproducible(small_sequence):
     a = track(create_tracker("fcnt"), small_sequence, progress=False).boxes
     b = track(create_tracker("fcnt"), small_sequence, progress=False).boxes

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import deeptrack_lite
 
 ROOT = Path(deeptrack_lite.__file__).parent
@@ -100,6 +102,7 @@ def test_the_checks_catch_what_they_should(tmp_path):
     assert got == [(2, ["data", "synthetic"], ["_x"]), (3, ["trackers", "base"], [])]
 
 
+@pytest.mark.slow
 def test_importing_a_tracker_loads_neither_trainer_nor_course_code():
     code = ("import sys, deeptrack_lite.trackers.dlt, deeptrack_lite.trackers.mdnet\n"
             "print(sorted(m for m in sys.modules if m.startswith(('deeptrack_lite.training', 'deeptrack_lite.course'))))")
@@ -107,8 +110,55 @@ def test_importing_a_tracker_loads_neither_trainer_nor_course_code():
     assert out.stdout.strip() == "[]"
 
 
+@pytest.mark.slow
 def test_the_command_line_help_starts_without_torch():
     code = ("import sys\nfrom deeptrack_lite.cli import build_parser\nbuild_parser().format_help()\n"
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# the results layout's names (evaluation/results.py owns them): a path joined with one of these elsewhere is a
+# second owner of the layout
+_LAYOUT_PARTS = {"info", "scores", "times", "baseline"}
+
+
+def _layout_join(node) -> bool:
+    """A ``path / part`` that builds a results path: a layout folder, a results file name, ``seed<k>``, or a
+    tracker's label."""
+    if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div)):
+        return False
+    part = node.right
+    if isinstance(part, ast.Constant) and isinstance(part.value, str):
+        return part.value in _LAYOUT_PARTS
+    if isinstance(part, ast.JoinedStr):
+        text = "".join(v.value for v in part.values if isinstance(v, ast.Constant))
+        return text.startswith("seed") or text.endswith(("_time.txt", "_score.txt", "_info.json")) or text == ".txt"
+    return isinstance(part, ast.Attribute) and part.attr == "label" or isinstance(part, ast.Name) and part.id == "label"
+
+
+def test_only_the_results_module_builds_results_paths():
+    owner = ROOT / "evaluation" / "results.py"
+    by_hand = []
+    for path, _, _ in _modules():
+        if path == owner:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if _layout_join(node):
+                by_hand.append(f"{path.relative_to(ROOT)}:{node.lineno}: {ast.unparse(node)}")
+    assert not by_hand, ("build results paths with deeptrack_lite.evaluation.results (run_dir, result_path, "
+                         "trajectory_path, ...):\n" + "\n".join(by_hand))
+
+
+def test_the_results_path_check_catches_a_path_built_by_hand():
+    for text in ['Path(d) / spec.label', 'run_dir / "info" / name', 'base / f"seed{seed}"',
+                 'folder / f"{seq.name}_score.txt"', 'd / label / "baseline"']:
+        assert any(_layout_join(n) for n in ast.walk(ast.parse(text))), text
+    assert not any(_layout_join(n) for n in ast.walk(ast.parse('root / "list.txt"')))
+
+
+def test_every_name_the_evaluation_package_lists_loads():
+    import deeptrack_lite.evaluation as evaluation
+
+    missing = [name for name in evaluation.__all__ if getattr(evaluation, name, None) is None]
+    assert not missing and "evaluate_ope" in dir(evaluation)

@@ -142,6 +142,7 @@ def test_single_domain_training_has_one_branch(domains):
     assert len(net.branches) == 1
 
 
+@pytest.mark.slow
 def test_training_writes_logs_and_resumes_to_the_same_weights(domains, tmp_path):
     config = MDNetTrainConfig(cycles=2, **TINY)
     straight = train_mdnet(domains, config, tmp_path / "a", device="cpu", progress=False)
@@ -328,6 +329,7 @@ def test_benchmark_variants_are_other_draws_of_the_same_scenarios():
         synthetic_benchmark(variant=-1)
 
 
+@pytest.mark.slow
 def test_train_mdnet_command_records_itself(tmp_path, capsys):
     from deeptrack_lite.cli import main
 

@@ -62,6 +62,7 @@ def test_timing_figures_in_the_notebooks_and_readme_match_the_record():
     assert timing.readme_table(record) in readme, "README's notebook timings are out of date; run timing --write"
 
 
+@pytest.mark.slow
 def test_writing_the_timings_twice_changes_nothing(tmp_path, monkeypatch):
     """timing --write replaces the header and the slow-cell comments; it must not pile up blank lines."""
     import shutil

@@ -4,6 +4,8 @@ visibly changes them."""
 import numpy as np
 import pytest
 
+from conftest import slow_for
+
 from deeptrack_lite.course import benchmark_runs as br, solutions
 from deeptrack_lite.course.plug_in import PLUG_POINTS, PlugInError, compare_plugged_in, plugged_in
 from deeptrack_lite.data import synthetic_benchmark
@@ -46,7 +48,7 @@ def test_every_plug_in_point_has_a_solution_a_check_and_a_wrong_example():
         assert not solutions.CHECKS[name][1](WRONG[name])                   # and the wrong one fails it
 
 
-@pytest.mark.parametrize("name", sorted(PLUG_POINTS))
+@pytest.mark.parametrize("name", slow_for(sorted(PLUG_POINTS), {"box_deltas", "hard_negatives", "should_update"}))
 def test_the_reference_reproduces_the_shipped_boxes_and_a_wrong_function_changes_them(name, shipped):
     runs, sequence = shipped
     point = PLUG_POINTS[name]

@@ -6,13 +6,15 @@ import math
 import numpy as np
 import pytest
 
+from conftest import slow_for
+
 from deeptrack_lite.cli import main as cli
 from deeptrack_lite.data import long_term_benchmark, synthetic_benchmark, synthetic_sequence
 from deeptrack_lite.errors import AnnotationError, DataError, TrackerError
 from deeptrack_lite.evaluation import run_ope
 from deeptrack_lite.evaluation.longterm import (calibrate_presence, evaluate_presence, long_term_scores, presence_at,
                                                 presence_frames, presence_sequences)
-from deeptrack_lite.evaluation.ope import read_result, write_result
+from deeptrack_lite.evaluation.results import read_result, write_result
 from deeptrack_lite.trackers import available_trackers, create_tracker, track, tracker_class
 from deeptrack_lite.trackers.presence import PRESENCE_FILE, calibrated_thresholds, is_present, presence_threshold
 
@@ -116,6 +118,7 @@ def test_presence_frames_by_hand():
         presence_frames(boxes, None, gt, (100, 100), definition="lasot")
 
 
+@pytest.mark.slow
 def test_runs_keep_the_scores_and_the_long_term_table_reads_them(tmp_path):
     ds = long_term_benchmark(n_frames=30)
     ds = type(ds)(ds.name, [ds[0], ds[2]])
@@ -128,6 +131,11 @@ def test_runs_keep_the_scores_and_the_long_term_table_reads_them(tmp_path):
     ident = presence_at(presence_sequences(tmp_path, ds, "identity"), None)
     assert table["identity"].f_score == pytest.approx(ident["f_score"])  # one decision: always present
     assert table["template"].f_score >= presence_at(presence_sequences(tmp_path, ds, "template"), None)["f_score"] - 1e-9
+    # at its own threshold too: the calibrated one, and "always present" for a tracker without a score
+    tau = tracker_class("template").default_presence_threshold()
+    assert table.calibrated["template"] == presence_at(presence_sequences(tmp_path, ds, "template"), tau)
+    assert table.calibrated["identity"]["threshold"] is None
+    assert "template" in table.table() and set(table.to_dict()["template"]) == {"best", "calibrated"}
 
     (tmp_path / "template" / "scores" / f"{ds[0].name}_score.txt").write_text("0.5\n" * 3)
     with pytest.raises(AnnotationError, match="3 scores"):
@@ -136,6 +144,7 @@ def test_runs_keep_the_scores_and_the_long_term_table_reads_them(tmp_path):
     assert not (tmp_path / "x" / "scores").exists()
 
 
+@pytest.mark.slow
 def test_calibration_picks_the_best_threshold_and_needs_absent_frames(tmp_path):
     ds = long_term_benchmark(n_frames=30, variant=1)
     ds = type(ds)(ds.name, [ds[0], ds[1]])
@@ -160,6 +169,7 @@ def test_benchmark_command_prints_the_presence_table(tmp_path, capsys):
     assert set(rows) == {"template", "identity"} and rows["identity"]["calibrated"]["threshold"] is None
 
 
+@pytest.mark.slow
 def test_calibrate_presence_command_writes_thresholds_with_provenance(tmp_path, capsys):
     path = tmp_path / "presence.json"
     assert cli(["calibrate-presence", "--out", str(path), "--trackers", "template", "--frames", "24",
@@ -170,7 +180,7 @@ def test_calibrate_presence_command_writes_thresholds_with_provenance(tmp_path, 
     assert "wrote" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("name", ["template", "sodlt", "mdnet"])
+@pytest.mark.parametrize("name", slow_for(["template", "sodlt", "mdnet"], {"sodlt", "mdnet"}))
 def test_the_score_falls_while_the_target_is_gone(name):
     seq = long_term_benchmark(n_frames=40)["ShuttleGone"]
     run = track(create_tracker(name), seq, progress=False)

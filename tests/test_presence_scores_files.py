@@ -7,7 +7,7 @@ from deeptrack_lite.cli import main
 from deeptrack_lite.data import long_term_benchmark, synthetic_benchmark
 from deeptrack_lite.evaluation import run_ope
 from deeptrack_lite.evaluation.longterm import evaluate_presence
-from deeptrack_lite.evaluation.ope import read_scores
+from deeptrack_lite.evaluation.results import read_scores
 
 
 @pytest.mark.parametrize("seeds", ["-1", "0,-2", str(2 ** 70)])

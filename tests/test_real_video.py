@@ -22,6 +22,7 @@ def test_the_shipped_record_is_current_and_never_measured_where_it_was_tuned():
     assert "python -m deeptrack_lite.course.real_video" in record["provenance"]["command"]
 
 
+@pytest.mark.slow
 def test_the_command_writes_a_record_and_refuses_to_measure_where_it_tuned(three_video_folder, tmp_path, capsys):
     out = tmp_path / "out"
     argv = ["--dataset", str(three_video_folder), "--sequences", "CupHide,FaceBlur", "--tuned-on", "CatLight",

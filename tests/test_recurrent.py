@@ -57,6 +57,7 @@ def test_one_step_lowers_the_loss_on_a_fixed_batch():
     assert float(segment_loss(net, clips, idx, 8, "cpu").detach()) < before
 
 
+@pytest.mark.slow
 def test_training_grows_the_unroll_resumes_and_records_provenance(tmp_path):
     config = RecurrentTrainConfig.fast(n_clips=8, n_val=4, frames=20)  # the mechanics, not the learning: small
     full = train_recurrent(config, tmp_path / "full", device="cpu", progress=False)
@@ -71,6 +72,7 @@ def test_training_grows_the_unroll_resumes_and_records_provenance(tmp_path):
         RecurrentTrainConfig(clip_length=16, unrolls=(3,)).validate()
 
 
+@pytest.mark.slow
 def test_shipped_weights_on_held_back_clips():
     meta = json.loads(DEFAULT_RECURRENT.with_suffix(".json").read_text())
     assert meta["command"] == "python -m deeptrack_lite train-recurrent --out deeptrack_lite/weights"
@@ -82,6 +84,7 @@ def test_shipped_weights_on_held_back_clips():
     assert scores["val_iou"] >= scores["val_iou_unmoved"] + MARGIN
 
 
+@pytest.mark.slow
 def test_train_recurrent_command_and_bad_weight_files(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("DEEPTRACK_FAST", "1")
     assert main(["train-recurrent", "--out", str(tmp_path), "--clips", "8", "--val-clips", "4"]) == 0

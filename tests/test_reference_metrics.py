@@ -14,7 +14,7 @@ import pytest
 from deeptrack_lite.boxes import iou
 from deeptrack_lite.data import Dataset, Sequence
 from deeptrack_lite.data.sequence import ArrayFrames
-from deeptrack_lite.evaluation import evaluate, precision_curve, success_curve, write_result
+from deeptrack_lite.evaluation import evaluate_ope, precision_curve, success_curve, write_result
 
 got10k_metrics = pytest.importorskip("got10k.utils.metrics")
 from got10k.experiments.otb import ExperimentOTB  # noqa: E402
@@ -83,7 +83,7 @@ def test_dataset_scores_from_stored_results_equal_got10k(tmp_path):
         s, p = got10k_curves(pred, gt)
         got_s.append(s)
         got_p.append(p)
-    report = evaluate(tmp_path, Dataset("random", sequences), trackers=["t"])
+    report = evaluate_ope(tmp_path, Dataset("random", sequences), trackers=["t"])
     row = report.summary()[0]
     # got10k's report: mean of the per-sequence curves, then the mean (success) and the value at 20 px
     assert abs(row["success_auc"] - np.mean(np.mean(got_s, axis=0))) <= 1e-12

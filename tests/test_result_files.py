@@ -10,7 +10,7 @@ import pytest
 from deeptrack_lite.cli import main
 from deeptrack_lite.data import synthetic_benchmark
 from deeptrack_lite.errors import AnnotationError, DeepTrackError, OutputError
-from deeptrack_lite.evaluation import evaluate, run_ope, write_result
+from deeptrack_lite.evaluation import evaluate_ope, run_ope, write_result
 from deeptrack_lite.outputs import write_text
 
 N = 6
@@ -37,7 +37,7 @@ def test_a_damaged_box_of_ours_runs_again_on_resume_and_is_refused_on_rescore(tm
     lines[2] = line
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(AnnotationError, match="line 3.*damaged result"):
-        evaluate(tmp_path, data)
+        evaluate_ope(tmp_path, data)
     again = run_ope(["identity"], data, tmp_path, progress=False)
     assert "damaged" in again.recomputed[("identity", "CatLight", None)]
     assert path.read_text() == good
@@ -52,7 +52,7 @@ def test_an_info_file_that_is_not_a_record_is_named_on_rescore_and_run_again_on_
     info_path = tmp_path / "identity" / "info" / "CatLight.json"
     info_path.write_bytes(info if isinstance(info, bytes) else info.encode())
     with pytest.raises(AnnotationError, match=pattern):
-        evaluate(tmp_path, data)
+        evaluate_ope(tmp_path, data)
     again = run_ope(["identity"], data, tmp_path, progress=False)
     assert pattern in again.recomputed[("identity", "CatLight", None)]
     assert json.loads(info_path.read_text())["tracker"] == "identity"
@@ -64,7 +64,7 @@ def test_an_info_folder_is_a_clear_error(tmp_path, data):
     info_path.unlink()
     info_path.mkdir()
     with pytest.raises(AnnotationError, match="not a JSON info file"):
-        evaluate(tmp_path, data)
+        evaluate_ope(tmp_path, data)
     with pytest.raises(OutputError, match="is a folder, where a file belongs"):
         run_ope(["identity"], data, tmp_path, progress=False)
 
@@ -75,12 +75,12 @@ def test_another_toolkit_s_lost_frames_are_scored_but_its_damaged_boxes_are_not(
     boxes[2] = np.nan        # a lost target, as some toolkits write it: scored as no overlap
     boxes[3] = 0
     write_result(tmp_path / "theirs", "CatLight", boxes)
-    report = evaluate(tmp_path, data)
+    report = evaluate_ope(tmp_path, data)
     assert report.scores[("theirs", "CatLight", None)].overlaps[2:4].tolist() == [0, 0]
     boxes[4] = [1, 2, -3, 4]
     write_result(tmp_path / "theirs", "CatLight", boxes)
     with pytest.raises(AnnotationError, match="line 5"):
-        evaluate(tmp_path, data)
+        evaluate_ope(tmp_path, data)
 
 
 def test_rescoring_tracker_folders_without_results_is_refused(tmp_path, capsys):

@@ -8,7 +8,7 @@ import pytest
 from deeptrack_lite.cli import main
 from deeptrack_lite.data import synthetic_benchmark
 from deeptrack_lite.evaluation import run_ope
-from deeptrack_lite.evaluation.ope import read_result
+from deeptrack_lite.evaluation.results import read_result
 from doubles import HangTracker, RaisingTracker, SuicideTracker  # noqa: F401 - registers test_hang, test_suicide, test_raise
 
 
@@ -62,6 +62,7 @@ def test_another_seed_or_package_version_is_run_again(two, tmp_path):
     assert "seed" in report.recomputed[("particle_filter", "CatLight", 0)]
 
 
+@pytest.mark.slow
 def test_a_hanging_run_and_a_dying_run_are_failures_and_the_others_finish(two, tmp_path):
     start = time.perf_counter()
     report = run_ope(["test_hang", "test_suicide", "identity"], two, tmp_path, progress=False, job_timeout=3)
@@ -80,6 +81,7 @@ def test_a_hanging_run_and_a_dying_run_are_failures_and_the_others_finish(two, t
     assert next(iter(report.failures.values())) == "RuntimeError: boom"
 
 
+@pytest.mark.slow
 def test_mil_refuses_a_box_it_would_hang_on():
     """OpenCV's MIL loops forever at init on a 4 x 4 box: the package refuses it first (in a child process,
     so that a regression fails this test instead of hanging the test run)."""
@@ -130,6 +132,7 @@ def test_ctrl_c_prints_one_line(tmp_path, capsys, monkeypatch):
     assert code == 130 and err.strip() == "interrupted; run the same command again to resume"
 
 
+@pytest.mark.slow
 def test_isolated_runs_write_the_same_results_as_in_process_runs(two, tmp_path):
     a = run_ope(["particle_filter", "kcf"], two, tmp_path / "a", progress=False)
     b = run_ope(["particle_filter", "kcf"], two, tmp_path / "b", progress=False, job_timeout=120)
@@ -144,8 +147,10 @@ def test_edited_tracker_code_is_run_again(two, tmp_path, monkeypatch):
 
     run_ope(["kcf", "particle_filter"], two, tmp_path, progress=False)
     real = fp.code_fingerprint
-    monkeypatch.setattr("deeptrack_lite.evaluation.ope.code_fingerprint",
-                        lambda module: "edited" if module.endswith("classic") else real(module))
+    edited = lambda module: "edited" if module.endswith("classic") else real(module)
+    # where a stored run's settings are made, and where a job checks it runs that code
+    monkeypatch.setattr("deeptrack_lite.evaluation.results.code_fingerprint", edited)
+    monkeypatch.setattr("deeptrack_lite.evaluation.runner.code_fingerprint", edited)
     report = run_ope(["kcf", "particle_filter"], two, tmp_path, progress=False)
     assert sorted(report.recomputed) == [("particle_filter", "CatLight", None), ("particle_filter", "CupHide", None)]
     assert "code" in report.recomputed[("particle_filter", "CatLight", None)] and report.skipped_runs == 2

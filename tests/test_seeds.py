@@ -6,13 +6,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from conftest import slow_for
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 import deeptrack_lite
 from deeptrack_lite.errors import TrackerError
 from deeptrack_lite.evaluation import run_ope
-from deeptrack_lite.evaluation.ope import read_result
+from deeptrack_lite.evaluation.results import read_result
 from deeptrack_lite.trackers import available_trackers, create_tracker, track, tracker_class
 
 STOCHASTIC = ["particle_filter", "dlt", "dbn", "sodlt", "mdnet"]  # from the classic to the deep end
@@ -22,7 +24,7 @@ def boxes_of(name, sequence, seed=0, frames=6):
     return track(create_tracker(name, device="cpu", seed=seed), sequence.subsequence(0, frames), progress=False).boxes
 
 
-@pytest.mark.parametrize("name", STOCHASTIC)
+@pytest.mark.parametrize("name", slow_for(STOCHASTIC, {"dbn", "dlt", "mdnet", "sodlt"}))
 def test_same_seed_same_boxes_other_seed_other_boxes(name, small_sequence):
     a, b, c = boxes_of(name, small_sequence, 0), boxes_of(name, small_sequence, 0), boxes_of(name, small_sequence, 1)
     assert np.array_equal(a, b)
@@ -35,7 +37,7 @@ def test_a_tracker_instance_restarts_its_generators_at_init(small_sequence):
     assert np.array_equal(track(t, seq, progress=False).boxes, track(t, seq, progress=False).boxes)
 
 
-@pytest.mark.parametrize("name", ["discriminative", "dlt", "mdnet"])
+@pytest.mark.parametrize("name", slow_for(["discriminative", "dlt", "mdnet"], {"mdnet"}))
 def test_global_random_state_does_not_reach_a_tracker(name, small_sequence):
     torch.manual_seed(123)
     np.random.seed(7)
@@ -47,6 +49,7 @@ def test_global_random_state_does_not_reach_a_tracker(name, small_sequence):
     assert np.array_equal(a, b)
 
 
+@pytest.mark.slow
 def test_two_trackers_in_two_threads_give_the_boxes_they_give_alone(small_sequence):
     names = ["dlt", "mdnet", "discriminative"]
     alone = {n: boxes_of(n, small_sequence, frames=8) for n in names}
@@ -84,6 +87,7 @@ def test_seeds_reach_the_runs_and_their_spread_reaches_the_report(small_sequence
     assert info["reused_for_seed"] == 2 and info["seed"] == 0
 
 
+@pytest.mark.slow
 def test_the_deterministic_flag_is_true(small_sequence):
     seq = small_sequence.subsequence(0, 6)
     for name in available_trackers():
@@ -94,12 +98,12 @@ def test_the_deterministic_flag_is_true(small_sequence):
 
 def test_mil_is_marked_not_repeatable_and_the_table_says_so(small_sequence, tmp_path):
     from deeptrack_lite.data import Dataset
-    from deeptrack_lite.evaluation import evaluate, write_result
+    from deeptrack_lite.evaluation import evaluate_ope, write_result
 
     cls = tracker_class("mil")
     assert not cls.repeatable and not cls.deterministic and "not repeatable" in cls.help()
     write_result(tmp_path / "mil", small_sequence.name, small_sequence.ground_truth, info={"repeatable": False})
-    table = evaluate(tmp_path, Dataset("one", [small_sequence])).table()
+    table = evaluate_ope(tmp_path, Dataset("one", [small_sequence])).table()
     assert "mil †" in table and "not repeatable" in table
 
 
@@ -141,6 +145,7 @@ class Float64Sites(TorchDispatchMode):
         return out
 
 
+@pytest.mark.slow
 def test_float64_torch_tensors_come_only_from_code_that_keeps_them_on_the_cpu(small_sequence):
     """Apple's MPS has no float64, and device() picks MPS on a Mac: no tracker may put a float64 tensor on its
     device. The package's float64 tensors are made only where the code pins them to the CPU (the particle

@@ -51,6 +51,7 @@ def test_one_step_lowers_the_loss_on_a_fixed_batch():
     assert float(pair_loss(net, pairs, idx, 2.0, "cpu").detach()) < before
 
 
+@pytest.mark.slow
 def test_training_resumes_to_the_same_weights_and_records_provenance(tmp_path):
     config = SiamFCTrainConfig.fast(n_train=32, n_val=16, epochs=3)
     full = train_siamfc(config, tmp_path / "full", device="cpu", progress=False)
@@ -67,6 +68,7 @@ def test_training_resumes_to_the_same_weights_and_records_provenance(tmp_path):
         SiamFCTrainConfig(variants=(5,), val_variant=5).validate()
 
 
+@pytest.mark.slow
 def test_shipped_weights_find_the_target_in_held_back_pairs():
     meta = json.loads(DEFAULT_SIAMFC.with_suffix(".json").read_text())
     assert meta["command"] == "python -m deeptrack_lite train-siamfc --out deeptrack_lite/weights"

@@ -68,6 +68,7 @@ def test_map_iou():
     assert map_iou(a, b).tolist() == pytest.approx([0.5, 1.0])  # the second pair is empty in both
 
 
+@pytest.mark.slow
 def test_shipped_weights_reach_the_stated_iou_on_held_back_synthetic_frames():
     meta = json.loads(DEFAULT_SODLT.with_suffix(".json").read_text())
     assert meta["command"] == "python -m deeptrack_lite pretrain-sodlt --out deeptrack_lite/weights"
@@ -79,6 +80,7 @@ def test_shipped_weights_reach_the_stated_iou_on_held_back_synthetic_frames():
     assert scores["mask_iou"] >= STATED_MASK_IOU and scores["box_iou"] >= STATED_BOX_IOU
 
 
+@pytest.mark.slow
 def test_pretraining_learns_resumes_to_the_same_weights_and_records_provenance(tmp_path):
     config = SODLTPretrainConfig.fast(n_train=96, n_val=32, epochs=3)
     full = pretrain_sodlt(config, tmp_path / "full", device="cpu", progress=False)
@@ -93,6 +95,7 @@ def test_pretraining_learns_resumes_to_the_same_weights_and_records_provenance(t
     assert settings == {"context": 2.5, "input_size": 128}
 
 
+@pytest.mark.slow
 def test_pretrain_sodlt_command_and_bad_weight_files(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("DEEPTRACK_FAST", "1")
     assert main(["pretrain-sodlt", "--out", str(tmp_path), "--samples", "48", "--val-samples", "16", "--epochs", "1"]) == 0

@@ -1,14 +1,29 @@
 import numpy as np
 import pytest
 
+from conftest import slow_for
+
 from deeptrack_lite.boxes import iou
 from deeptrack_lite.errors import TrackerError
-from deeptrack_lite.trackers import Tracker, available_trackers, create_tracker, describe_trackers, track
+from deeptrack_lite.trackers import Tracker, available_trackers, catalog_names, create_tracker, describe_trackers, track
+from deeptrack_lite.trackers import CATALOG, tracker_class
+from deeptrack_lite.trackers.catalog import FAMILIES
 
-BASELINES = ["kcf", "csrt", "mil", "mosse"]
-CLASSIC = ["template", "ivt", "discriminative", "particle_filter", "meanshift", "camshift", "cv_meanshift", "cv_camshift"]
-DEEP = ["dlt", "dbn", "sodlt", "fcnt", "mdnet", "siamfc", "recurrent", "hcf"]
-ALL = BASELINES + CLASSIC + DEEP + ["identity"]
+# the course's one list of its trackers (deeptrack_lite.trackers.catalog), by family
+_OPENCV, _BUILT, _SURVEY, _NEXT = ("classic, OpenCV", "classic, built here (01-02)", "deep, the survey's (03-05)",
+                                   "where the field went next (07)")
+BASELINES = [n for n in catalog_names(_OPENCV) if not n.startswith("cv_")]
+CLASSIC = [n for n in catalog_names(_BUILT) if n != "identity"] + [n for n in catalog_names(_OPENCV) if n.startswith("cv_")]
+DEEP = catalog_names(_SURVEY) + catalog_names(_NEXT)
+ALL = catalog_names()
+
+
+def test_the_catalog_lists_every_tracker_the_package_registers_once_with_a_family():
+    ours = sorted(n for n in available_trackers() if tracker_class(n).__module__.startswith("deeptrack_lite."))
+    assert sorted(ALL) == ours and len(set(ALL)) == len(ALL)
+    assert {e.family for e in CATALOG} == set(FAMILIES)
+    assert all(tracker_class(e.name).__module__ == f"deeptrack_lite.trackers.{e.module}" for e in CATALOG)
+    assert BASELINES == ["kcf", "csrt", "mil", "mosse"] and "identity" not in CLASSIC + DEEP
 
 
 def test_registry_lists_the_baselines():
@@ -33,7 +48,7 @@ def test_names_are_case_insensitive_and_params_reach_opencv():
     assert "detect_thresh" in t.help()
 
 
-@pytest.mark.parametrize("name", BASELINES + CLASSIC + DEEP)
+@pytest.mark.parametrize("name", slow_for(BASELINES + CLASSIC + DEEP, {"csrt", "fcnt", "mdnet", "mil", "sodlt"}))
 def test_trackers_follow_an_easy_target(name, small_sequence):
     if name.startswith("cv_"):  # hue-only trackers: easy means a coloured target on a grey background
         from deeptrack_lite.data import synthetic_sequence
@@ -50,7 +65,7 @@ def test_every_registered_tracker_is_tested():
     assert set(available_trackers()) - {n for n in available_trackers() if n.startswith("test_")} == set(ALL)
 
 
-@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("name", slow_for(ALL, {"dlt", "fcnt", "mdnet"}))
 def test_trackers_never_raise_on_hard_frames(name, small_sequence):
     t = create_tracker(name)
     t.init(small_sequence.frame(0), small_sequence.ground_truth[0])
@@ -60,7 +75,7 @@ def test_trackers_never_raise_on_hard_frames(name, small_sequence):
         assert box.shape == (4,) and np.all(np.isfinite(box)) and box[2] > 0 and box[3] > 0
 
 
-@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("name", slow_for(ALL, {"fcnt", "mdnet"}))
 def test_init_box_partly_outside_the_image_is_accepted(name, small_sequence):
     t = create_tracker(name)
     x, y, w, h = small_sequence.ground_truth[0]
@@ -133,3 +148,35 @@ def test_discriminative_classifier_separates_object_from_background(small_sequen
     t.init(frame, box)
     far = np.array([[5, 5, box[2], box[3]]])
     assert float(t.scores(frame, box[None])[0]) > 0.8 > float(t.scores(frame, far)[0])
+
+
+@pytest.mark.slow
+def test_every_tracker_of_the_catalog_has_what_the_course_ships_for_it():
+    from deeptrack_lite.course.checklist import missing_for
+
+    gaps = [f"{what}: {how}" for name in ALL for what, how in missing_for(name)]
+    assert not gaps, "run these to ship what is missing:\n" + "\n".join(gaps)
+
+
+class _Newcomer(Tracker):
+    """A tracker just written: registered, with a score, but nothing shipped for it yet."""
+    SCORE = "a made-up confidence"
+
+    def _init(self, image, box):
+        self._box = box
+
+    def _update(self, image):
+        self.last_info["score"] = 1.0
+        return self._box
+
+
+def test_a_new_tracker_is_told_what_it_lacks_and_the_command_that_makes_each():
+    from deeptrack_lite.course.checklist import PRESENCE_COMMAND, RUNS_COMMAND, missing_for
+    from deeptrack_lite.trackers import register_tracker
+
+    register_tracker("test_newcomer")(_Newcomer)
+    missing = dict(missing_for("test_newcomer"))
+    assert "test_newcomer: no row in the course's list of trackers" in missing
+    assert missing["test_newcomer: no presence threshold in deeptrack_lite/trackers/presence.json"] == PRESENCE_COMMAND
+    shipped = [how for what, how in missing.items() if "no shipped runs in benchmark-" in what]
+    assert shipped == [RUNS_COMMAND] * 4  # the synthetic benchmark's two lengths and the long-term one's two

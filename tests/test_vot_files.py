@@ -9,7 +9,8 @@ from deeptrack_lite.cli import main
 from deeptrack_lite.data import synthetic_benchmark
 from deeptrack_lite.errors import DataError, DeepTrackError
 from deeptrack_lite.evaluation import write_result
-from deeptrack_lite.evaluation.vot import evaluate_vot, read_trajectory, run_vot, score_vot_run, trajectory_path
+from deeptrack_lite.evaluation.results import trajectory_path
+from deeptrack_lite.evaluation.vot import evaluate_vot, read_trajectory, run_vot, score_vot_run
 
 BOX = "20.0000,20.0000,20.0000,20.0000"
 VALID = ["1"] + [BOX] * 9  # a run without failures: every line but the first is a region

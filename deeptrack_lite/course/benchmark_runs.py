@@ -9,8 +9,11 @@ in ``benchmark-synthetic-longterm-<N>f.json.gz``, made by::
 
     python -m deeptrack_lite.course.benchmark_runs --out deeptrack_lite/course/results
 
+After a change that should move no box (a refactor, a new input check), ``--probe`` confirms the shipped runs
+instead of re-making them: :func:`confirm_by_probe`.
+
 :func:`prefill` copies into a results folder the shipped runs that :func:`~deeptrack_lite.evaluation.run_ope`
-would accept as its own (:func:`~deeptrack_lite.evaluation.ope.run_settings`: same tracker, parameters, seed,
+would accept as its own (:func:`~deeptrack_lite.evaluation.results.run_settings`: same tracker, parameters, seed,
 frames, package version and tracker code). Anything else, such as a tracker edited since, is left for
 ``run_ope`` to compute. The times in the shipped runs were measured on the machine their ``device`` names.
 """
@@ -23,11 +26,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import DataError, DeepTrackError
-from ..evaluation.ope import (read_result, run_ope, run_settings, settings_mismatch, stale_reason, tracker_specs,
-                              write_result)
+from ..evaluation.ope import run_ope
+from ..evaluation.results import (has_result, read_result, run_dir, run_settings, settings_mismatch, stale_reason,
+                                  write_result)
+from ..evaluation.specs import tracker_specs
+from ..cli import DEVICE_HELP
 from ..fileio import atomic_write_bytes, make_folder
 from ..trackers import available_trackers
-from .studies import provenance
+from ..version import command_line, provenance
 
 SHIPPED = Path(__file__).resolve().parent / "results"
 FRAMES = (100, 20)  # the notebook's full and fast mode
@@ -59,7 +65,7 @@ def collect_runs(trackers, dataset, work_dir, *, device="auto", progress: bool =
     for spec in tracker_specs(trackers):
         runs[spec.label] = {}
         for seq in dataset:
-            r = read_result(Path(work_dir) / spec.label, seq)
+            r = read_result(run_dir(work_dir, spec.label), seq)
             runs[spec.label][seq.name] = {"boxes": [[round(float(v), 3) for v in b] for b in r["boxes"]],
                                           "times": None if r["times"] is None else [float(f"{t:.6g}") for t in r["times"]],
                                           "scores": None if r["scores"] is None else [float(f"{v:.6g}") for v in r["scores"]],
@@ -67,9 +73,17 @@ def collect_runs(trackers, dataset, work_dir, *, device="auto", progress: bool =
     return runs
 
 
-def write_runs(path, runs: dict, *, dataset_name: str, n_frames: int, command: str) -> Path:
-    """Write ``runs`` (from :func:`collect_runs`) with their provenance as gzip-compressed JSON."""
-    record = {"dataset": dataset_name, "frames": int(n_frames), "runs": runs, "provenance": provenance(command)}
+def write_runs(path, runs: dict, *, dataset_name: str, n_frames: int, command: str,
+               confirmed_by_probe: dict | None = None, kept_from: dict | None = None) -> Path:
+    """Write ``runs`` (from :func:`collect_runs`) with their provenance as gzip-compressed JSON. A ``--probe`` run
+    also lists the trackers whose runs it confirmed instead of running them (:func:`confirm_by_probe`), and
+    ``kept_from``, the provenance of the file those runs (and their times) come from."""
+    prov = provenance(command)
+    if confirmed_by_probe:
+        prov["confirmed_by_probe"] = sorted(confirmed_by_probe)
+    if kept_from:
+        prov["runs_kept_from"] = {k: v for k, v in kept_from.items() if k != "runs_kept_from"}
+    record = {"dataset": dataset_name, "frames": int(n_frames), "runs": runs, "provenance": prov}
     path = Path(path)
     make_folder(path.parent)
     atomic_write_bytes(path, gzip.compress(json.dumps(record, separators=(",", ":")).encode(), mtime=0))
@@ -130,12 +144,12 @@ def prefill(results_dir, dataset, trackers=None, *, source=None) -> Prefill:
     shipped = load_runs(path)["runs"]
     for spec in tracker_specs(trackers):
         for seq in dataset:
-            run_dir = Path(results_dir) / spec.label
+            folder = run_dir(results_dir, spec.label)
             outdated = False
-            if (run_dir / f"{seq.name}.txt").is_file():
+            if has_result(folder, seq.name):
                 # a result the code here would reuse is kept; an outdated one (made by older code, say) gives
                 # way to a shipped run that fits, rather than being computed again
-                if stale_reason(run_dir, seq, run_settings(spec, seq, 0)) is None:
+                if stale_reason(folder, seq, run_settings(spec, seq, 0)) is None:
                     out.present += 1
                     continue
                 outdated = True
@@ -147,10 +161,78 @@ def prefill(results_dir, dataset, trackers=None, *, source=None) -> Prefill:
             if why is not None:
                 out.stale[(spec.label, seq.name)] = why
                 continue
-            write_result(run_dir, seq.name, run["boxes"], run["times"], dict(run["info"], shipped=True),
+            write_result(folder, seq.name, run["boxes"], run["times"], dict(run["info"], shipped=True),
                          scores=run.get("scores"))
             out.copied += 1
             out.replaced += outdated
+    return out
+
+
+def _code_only(run: dict, spec, sequence) -> str | None:
+    """The code fingerprint the code here has for ``run``'s tracker when that is all that makes the shipped run
+    stale (every other setting matches); None otherwise (fresh, or made with other settings)."""
+    want = run_settings(spec, sequence, 0)
+    info = run["info"]
+    others_match = all(info.get(k) == v for k, v in want.items() if k != "code")
+    return want["code"] if others_match and info.get("code") != want["code"] else None
+
+
+@dataclass
+class ProbeOutcome:
+    """What :func:`confirm_by_probe` found, per tracker whose shipped runs were stale by their code alone."""
+
+    confirmed: dict = field(default_factory=dict)    # label -> the new code fingerprint, now recorded
+    differ: dict = field(default_factory=dict)       # label -> the first run whose boxes changed
+    other: list = field(default_factory=list)        # labels stale for another reason, or not shipped: run in full
+
+
+def confirm_by_probe(trackers, shipped: dict, probe: str, datasets: dict, work_dir, *, device="auto",
+                     progress: bool = True) -> ProbeOutcome:
+    """Confirm, cheaply, shipped runs that only a code change made stale (a refactor, a new check): run each such
+    tracker again on the shipped benchmark ``probe`` (a key of ``shipped``, the shortest one) and compare the boxes
+    and scores with the shipped ones at their stored precision (0.001 px). Where all are identical, every shipped
+    run of that tracker gets the new fingerprint in ``info["code"]`` and ``info["code_confirmed_by_probe"]``
+    says so; where one differs, or a tracker is stale for another reason, it is left for a full run.
+
+    ``shipped``: {file name: record (:func:`load_runs`)}, updated in place; ``datasets``: {file name: dataset}.
+    The probe covers every sequence of ``probe`` and every frame of it, so a change that moves any box there is
+    caught; a change that moves boxes only on longer sequences is not (docs/design.md says when to use which)."""
+    out = ProbeOutcome()
+    candidates = {}
+    for spec in tracker_specs(trackers):
+        codes, other = set(), False
+        for name, record in shipped.items():
+            for seq in datasets[name]:
+                run = record["runs"].get(spec.label, {}).get(seq.name)
+                if run is None:
+                    other = True
+                    continue
+                if _misfit(run, spec, seq) is None:
+                    continue
+                code = _code_only(run, spec, seq)
+                other = other or code is None
+                codes.add(code)
+        if other:
+            out.other.append(spec.label)
+        elif codes:
+            candidates[spec.label] = codes.pop()
+    if not candidates:
+        return out
+    fresh = collect_runs(list(candidates), datasets[probe], work_dir, device=device, progress=progress)
+    for label, code in candidates.items():
+        stored = shipped[probe]["runs"][label]
+        # as written to the file (NaN, the first frame's score, equals itself there)
+        same = lambda run, seq: json.dumps([run["boxes"], run["scores"]]) == json.dumps([stored[seq]["boxes"],
+                                                                                          stored[seq].get("scores")])
+        changed = next((seq for seq, run in fresh[label].items() if not same(run, seq)), None)
+        if changed is not None:
+            out.differ[label] = f"{label} on {changed} of {probe}: other boxes or scores"
+            continue
+        note = f"boxes and scores identical on every run of {probe} ({len(stored)} sequences)"
+        for record in shipped.values():
+            for run in record["runs"][label].values():
+                run["info"] = dict(run["info"], code=code, code_confirmed_by_probe=note)
+        out.confirmed[label] = code
     return out
 
 
@@ -189,7 +271,11 @@ def main(argv=None) -> int:
                         f"lengths of the long-term sequences (default {','.join(map(str, LONG_TERM_FRAMES))}; '' for none)")
     parser.add_argument("--work", type=Path, default=None, help="folder for the raw runs (resumable; default: "
                         "benchmark-runs/ in the data folder)")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
+    parser.add_argument("--device", default="auto", help=DEVICE_HELP)
+    parser.add_argument("--probe", action="store_true", help="for trackers whose shipped runs only a code change made "
+                        "stale, run the shortest benchmark again and, where every box is identical, record the new "
+                        "code fingerprint instead of running the others (minutes instead of half an hour); the rest "
+                        "run in full")
     args = parser.parse_args(argv)
     try:
         frames = [int(f) for f in args.frames.split(",") if f]
@@ -198,12 +284,34 @@ def main(argv=None) -> int:
             raise DeepTrackError("--frames and --long-term-frames must be at least 2")
         work = args.work or default_data_dir() / "benchmark-runs"
         device = pick_device() if args.device == "auto" else args.device
-        command = "python -m deeptrack_lite.course.benchmark_runs " + " ".join(sys.argv[1:] if argv is None else argv)
-        for bench in benchmark_datasets(frames, long_term_frames):
+        command = command_line("deeptrack_lite.course.benchmark_runs", sys.argv[1:] if argv is None else argv)
+        benches = {shipped_path(len(b[0]), args.out, b.name).name: b for b in benchmark_datasets(frames, long_term_frames)}
+        trackers, kept, confirmed = benchmark_trackers(), {}, {}
+        if args.probe:
+            kept = {name: load_runs(Path(args.out) / name) for name in benches if (Path(args.out) / name).is_file()}
+            probe = min(kept, key=lambda name: len(benches[name][0]) * len(benches[name]), default=None)
+            if probe is not None and set(kept) == set(benches):
+                outcome = confirm_by_probe(trackers, kept, probe, benches, work / ("probe-" + probe.split(".")[0]),
+                                           device=device)
+                confirmed = outcome.confirmed
+                for label, why in outcome.differ.items():
+                    print(f"{label}: not confirmed ({why}); running it in full")
+                print(f"confirmed by the probe on {probe}: {', '.join(confirmed) or 'none'}")
+                trackers = [t for t in trackers if t in outcome.other or t in outcome.differ]
+                if not trackers and not confirmed:
+                    print("every shipped run is what the code here computes: nothing to do")
+                    return 0
+            else:
+                kept = {}
+        for name, bench in benches.items():
             n = len(bench[0])
-            runs = collect_runs(benchmark_trackers(), bench, work / f"{bench.name}-{n}f", device=device)
+            runs = dict(kept.get(name, {}).get("runs", {}))
+            if trackers:
+                runs.update(collect_runs(trackers, bench, work / f"{bench.name}-{n}f", device=device))
+            runs = {label: runs[label] for label in benchmark_trackers() if label in runs}
             path = write_runs(shipped_path(n, args.out, bench.name), runs, dataset_name=bench.name, n_frames=n,
-                              command=command)
+                              command=command, confirmed_by_probe=confirmed,
+                              kept_from=kept[name]["provenance"] if name in kept else None)
             print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB, {len(runs)} trackers x {len(bench)} sequences)")
     except DeepTrackError as exc:
         print(f"error: {exc}", file=sys.stderr)

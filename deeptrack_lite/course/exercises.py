@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
+# ------------------------------------ the checks' result and how they call a student's function
 @dataclass
 class CheckResult:
     exercise: str
@@ -53,6 +54,7 @@ def _attempt(name: str, fn, args: tuple, expected: str):
     return got, None
 
 
+# ------------------------------------------------------------------------- notebook 00: welcome
 def check_box_center(fn) -> CheckResult:
     """Exercise: ``fn(box) -> (cx, cy)`` for an (x, y, w, h) box, with OTB's pixel-center convention."""
     name = "box center, OTB convention"
@@ -96,51 +98,7 @@ def check_precision_at(fn) -> CheckResult:
     return CheckResult(name, False, [f"expected {want:.3f} for errors {errors.tolist()} at 20 px, got {got:.3f}"])
 
 
-def check_success_curve(fn) -> CheckResult:
-    """Exercise: ``fn(ious, thresholds) -> fraction of frames with IoU > each threshold`` (OTB: strictly)."""
-    name = "success curve from per-frame IoU"
-    ious = np.array([0.0, 0.2, 0.5, 0.5, 0.8, 1.0])
-    thresholds = np.linspace(0, 1, 21)
-    want = (ious[None, :] > thresholds[:, None]).mean(axis=1)
-    got, failed = _attempt(name, fn, (ious.copy(), thresholds.copy()), "return one fraction per threshold")
-    if failed is not None:
-        return failed
-    got = np.asarray(got, dtype=np.float64).reshape(-1)
-    if got.shape != want.shape:
-        return CheckResult(name, False, [f"return one value per threshold ({len(thresholds)}), got {got.size}"])
-    if np.allclose(got, want):
-        return CheckResult(name, True, [f"matches OTB; the AUC of this curve is {want.mean():.3f}"])
-    if np.allclose(got, (ious[None, :] >= thresholds[:, None]).mean(axis=1)):
-        return CheckResult(name, False, ["you used IoU >= threshold: OTB counts a frame as a success only when IoU is "
-                                         "strictly greater (so a frame with IoU 0 never counts, even at threshold 0)"])
-    if np.allclose(got, want * len(ious)):
-        return CheckResult(name, False, ["you returned counts: divide by the number of frames"])
-    if np.allclose(got, (ious[None, :] < thresholds[:, None]).mean(axis=1)) or np.allclose(got, 1 - want):
-        return CheckResult(name, False, ["your curve counts failures: the success rate is the fraction *above* the threshold"])
-    return CheckResult(name, False, [f"for IoUs {ious.tolist()} at threshold 0.5 expected {want[10]:.3f}, got {got[10]:.3f}"])
-
-
-def check_dataset_auc(fn) -> CheckResult:
-    """Exercise: ``fn(list_of_per_sequence_iou_arrays) -> dataset success AUC`` (average the curves)."""
-    name = "dataset success AUC"
-    thresholds = np.linspace(0, 1, 21)
-    short = np.array([0.9, 0.9])  # a short sequence tracked well
-    long = np.full(18, 0.1)  # a long sequence tracked badly
-    curves = [(o[None, :] > thresholds[:, None]).mean(axis=1) for o in (short, long)]
-    want = float(np.mean(np.mean(curves, axis=0)))
-    pooled = float(np.mean((np.concatenate([short, long])[None, :] > thresholds[:, None]).mean(axis=1)))
-    got, failed = _attempt(name, fn, ([short.copy(), long.copy()],), "return one number")
-    if failed is not None:
-        return failed
-    got = float(np.asarray(got))
-    if np.isclose(got, want):
-        return CheckResult(name, True, [f"{want:.3f}: each sequence weighs the same, however long it is"])
-    if np.isclose(got, pooled):
-        return CheckResult(name, False, [f"you pooled all frames ({pooled:.3f}): long sequences then dominate. OTB averages "
-                                         f"the per-sequence curves, each sequence weighing the same ({want:.3f})"])
-    return CheckResult(name, False, [f"expected {want:.3f}, got {got:.3f}"])
-
-
+# --------------------------------------------------- notebook 01: generative and discriminative
 def check_ssd_map(fn) -> CheckResult:
     """Exercise: ``fn(window, template) -> map`` of the mean squared difference of the template at every
     position where it fits entirely inside the window (map shape (H - h + 1, W - w + 1))."""
@@ -189,6 +147,7 @@ def check_sample_labels(fn) -> CheckResult:
     return CheckResult(name, False, hints + wrong[:3])
 
 
+# -------------------------------------------------- notebook 02: particle filter and mean shift
 def check_systematic_resample(fn) -> CheckResult:
     """Exercise: ``fn(weights, u) -> indices`` for systematic resampling with offset ``u`` in [0, 1/N)."""
     name = "systematic resampling"
@@ -233,7 +192,7 @@ def check_bhattacharyya(fn) -> CheckResult:
     return CheckResult(name, True, ["1 for identical histograms, 0 for disjoint ones"])
 
 
-# ---------------------------------------------------------------------------------------------- notebook 03: DLT
+# ------------------------------------------------------------- notebook 03: DLT, DBN and SO-DLT
 def check_masking_noise(fn) -> CheckResult:
     """Exercise: ``fn(x, level, rng) -> corrupted copy`` of ``x`` with a fraction ``level`` of values set to 0."""
     name = "masking noise"
@@ -389,6 +348,188 @@ def check_box_from_objectness(fn) -> CheckResult:
     return CheckResult(name, False, [f"expected {want} (x, y, w, h), got {got}"])
 
 
+# ---------------------------------------------------------------------------- notebook 04: FCNT
+def check_taylor_significance(fn) -> CheckResult:
+    """Exercise: ``fn(f, g, h) -> C significances``: FCNT's ``sum_{x,y} (-g f + 1/2 h f^2)`` per map, for
+    arrays ``f`` (maps), ``g`` (gradient) and ``h`` (Hessian diagonal) of shape C x H x W."""
+    name = "FCNT's significance of a feature map"
+    rng = np.random.default_rng(0)
+    f, g, h = rng.normal(size=(3, 3, 5, 6))  # three maps each
+    h = np.abs(h)
+    want = (-g * f + 0.5 * h * f ** 2).sum(axis=(1, 2))
+    got, failed = _attempt(name, fn, (f.copy(), g.copy(), h.copy()), "return one value per map")
+    if failed is not None:
+        return failed
+    got = np.asarray(got, dtype=float).reshape(-1)
+    if got.shape != (3,):
+        return CheckResult(name, False, [f"expected one value per map (3 maps), got shape {got.shape}: sum over the "
+                                         "positions x, y only"])
+    if np.allclose(got, want):
+        return CheckResult(name, True, ["the second-order change of the loss when each map is switched off (f -> 0)"])
+    if np.allclose(got, (-g * f).sum(axis=(1, 2))):
+        return CheckResult(name, False, ["you have the first-order term only; add 1/2 h f^2 (FCNT keeps the second order)"])
+    if np.allclose(got, (g * f + 0.5 * h * f ** 2).sum(axis=(1, 2))):
+        return CheckResult(name, False, ["sign of the first-order term: switching a map off moves it by -f, so the change "
+                                         "is g * (-f)"])
+    if np.allclose(got, (-g * f + h * f ** 2).sum(axis=(1, 2))):
+        return CheckResult(name, False, ["the second-order Taylor term carries a factor 1/2"])
+    return CheckResult(name, False, [f"expected {np.round(want, 3).tolist()}, got {np.round(got, 3).tolist()}"])
+
+
+def check_distractor_share(fn) -> CheckResult:
+    """Exercise: ``fn(heatmap, peak_xy, target_wh) -> share`` of the positive heat-map energy outside the
+    target-sized region centred on the peak (FCNT's distractor test reads it from GNet's map)."""
+    name = "distractor test: heat outside the target region"
+    yy, xx = np.mgrid[0:20, 0:30]
+    blob = lambda cx, cy: np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * 1.5 ** 2))
+    two = blob(8, 10) + 0.6 * blob(22, 10) - 0.2  # the target, a weaker second peak, and a negative floor
+    got, failed = _attempt(name, fn, (two.copy(), (8, 10), (7, 7)), "return one number between 0 and 1")
+    if failed is not None:
+        return failed
+    got = float(np.asarray(got))
+    pos = np.clip(two, 0, None)
+    inside = (np.abs(xx - 8) <= 3.5) & (np.abs(yy - 10) <= 3.5)
+    want = pos[~inside].sum() / pos.sum()
+    if np.isclose(got, want, atol=0.02):
+        one, _ = _call(fn, np.clip(blob(8, 10) - 0.2, -1, None), (8, 10), (7, 7))
+        if one is not None and float(one) > 0.1:
+            return CheckResult(name, False, ["with a single peak the share outside should be near 0; check the region"])
+        return CheckResult(name, True, [f"{want:.0%} of the heat lies outside the target: a second object lights up"])
+    if np.isclose(got, 1 - want, atol=0.02):
+        return CheckResult(name, False, ["that is the share *inside* the target region; the test needs the share outside"])
+    if np.isclose(got, two[~inside].sum() / two.sum(), atol=0.02):
+        return CheckResult(name, False, ["count only the positive part of the heat map (negative values are 'not the "
+                                         "target', not negative energy)"])
+    return CheckResult(name, False, [f"expected about {want:.2f}, got {got:.2f}"])
+
+
+# --------------------------------------------------------------------------- notebook 05: MDNet
+def check_hard_negatives(fn) -> CheckResult:
+    """Exercise: ``fn(scores, n) -> indices`` of the ``n`` negatives the classifier rates most object-like
+    (MDNet's hard negative mining keeps the highest scores of a pool of negatives)."""
+    name = "hard negative mining: the n most object-like negatives"
+    scores = np.array([-3.0, 0.5, -0.2, 2.0, -5.0, 1.1, -1.0, 0.0])
+    got, failed = _attempt(name, fn, (scores.copy(), 3), "return the indices (positions) of the chosen negatives")
+    if failed is not None:
+        return failed
+    got = np.asarray(got).reshape(-1)
+    if got.dtype.kind == "f" and np.allclose(np.sort(got), np.sort(scores)[-3:]):
+        return CheckResult(name, False, ["those are the scores; return the indices of the negatives, e.g. with np.argsort"])
+    chosen = set(int(i) for i in got)
+    if chosen == {3, 5, 1}:
+        return CheckResult(name, True, ["negatives 3, 5 and 1 look most like the target: the ones worth training on"])
+    if chosen == {4, 0, 6}:
+        return CheckResult(name, False, ["those are the *easiest* negatives (lowest scores): the classifier already "
+                                         "rejects them, training on them teaches it little"])
+    return CheckResult(name, False, [f"expected the indices {{1, 3, 5}}, got {sorted(chosen)}"])
+
+
+def check_box_deltas(fn) -> CheckResult:
+    """Exercise: ``fn(box, target) -> (dx, dy, dw, dh)``, R-CNN's box-regression targets: centre offsets in
+    units of the box's size, and log size ratios."""
+    name = "box-regression targets (R-CNN parameterisation)"
+    box, target = np.array([10.0, 20.0, 40.0, 20.0]), np.array([18.0, 17.0, 48.0, 30.0])
+    got, failed = _attempt(name, fn, (box.copy(), target.copy()), "return four numbers (dx, dy, dw, dh)")
+    if failed is not None:
+        return failed
+    got = np.asarray(got, dtype=float).reshape(-1)
+    if got.shape != (4,):
+        return CheckResult(name, False, [f"return four numbers, got {got.shape[0]}"])
+    want = np.array([(42.0 - 30.0) / 40.0, (32.0 - 30.0) / 20.0, np.log(48 / 40), np.log(30 / 20)])
+    if np.allclose(got, want, atol=1e-6):
+        return CheckResult(name, True, ["relative offsets and log ratios: one linear regressor serves every box size"])
+    msgs = []
+    if np.allclose(got[:2], [(18 - 10) / 40, (17 - 20) / 20]):
+        msgs.append("dx, dy: compare the box *centres* (x + w/2), not the top-left corners")
+    elif np.allclose(got[:2], [12.0, 2.0]):
+        msgs.append("dx, dy: divide the centre offset by the box's width and height")
+    elif not np.allclose(got[:2], want[:2]):
+        msgs.append(f"dx, dy: expected {want[0]:.3f}, {want[1]:.3f}")
+    if np.allclose(got[2:], [48 / 40, 30 / 20]):
+        msgs.append("dw, dh: take the log of the size ratios")
+    elif np.allclose(got[2:], [8 / 40, 10 / 20]):
+        msgs.append("dw, dh: use log(target size / box size), not the relative difference")
+    elif not np.allclose(got[2:], want[2:]):
+        msgs.append(f"dw, dh: expected {want[2]:.3f}, {want[3]:.3f}")
+    return CheckResult(name, False, msgs)
+
+
+def check_target_score(fn) -> CheckResult:
+    """Exercise: ``fn(scores, boxes, k) -> (score, box)``: MDNet's target score is the mean of the ``k`` best
+    candidates' scores, and its state the mean of their boxes."""
+    name = "target score and state from the top-k candidates"
+    scores = np.array([0.2, 3.0, -1.0, 2.0, 2.5, -4.0])
+    boxes = np.array([[0, 0, 10, 10], [10, 10, 10, 10], [50, 50, 10, 10], [12, 10, 12, 10], [11, 13, 10, 12],
+                      [90, 0, 10, 10]], dtype=float)
+    got, failed = _attempt(name, fn, (scores.copy(), boxes.copy(), 3), "return (score, box)")
+    if failed is not None:
+        return failed
+    try:
+        score, box = float(np.asarray(got[0])), np.asarray(got[1], dtype=float).reshape(-1)
+    except Exception:
+        return CheckResult(name, False, ["return a pair: (the target score, the box as four numbers)"])
+    want_score, want_box = 2.5, boxes[[1, 3, 4]].mean(axis=0)
+    msgs = []
+    if np.isclose(score, 3.0):
+        msgs.append("the score: average the top k scores instead of taking the single best (one lucky candidate "
+                    "should not decide)")
+    elif not np.isclose(score, want_score):
+        msgs.append(f"the score: expected the mean of the 3 best scores, {want_score}")
+    if box.shape == (4,) and np.allclose(box, boxes[1]):
+        msgs.append("the box: average the boxes of the top k candidates")
+    elif box.shape != (4,) or not np.allclose(box, want_box):
+        msgs.append(f"the box: expected {want_box.tolist()}")
+    if msgs:
+        return CheckResult(name, False, msgs)
+    return CheckResult(name, True, ["mean of the top 3: a score that one outlier cannot fake, and a smoother box"])
+
+
+# ------------------------------------------------ notebook 06: evaluation (OTB, VOT, long-term)
+def check_success_curve(fn) -> CheckResult:
+    """Exercise: ``fn(ious, thresholds) -> fraction of frames with IoU > each threshold`` (OTB: strictly)."""
+    name = "success curve from per-frame IoU"
+    ious = np.array([0.0, 0.2, 0.5, 0.5, 0.8, 1.0])
+    thresholds = np.linspace(0, 1, 21)
+    want = (ious[None, :] > thresholds[:, None]).mean(axis=1)
+    got, failed = _attempt(name, fn, (ious.copy(), thresholds.copy()), "return one fraction per threshold")
+    if failed is not None:
+        return failed
+    got = np.asarray(got, dtype=np.float64).reshape(-1)
+    if got.shape != want.shape:
+        return CheckResult(name, False, [f"return one value per threshold ({len(thresholds)}), got {got.size}"])
+    if np.allclose(got, want):
+        return CheckResult(name, True, [f"matches OTB; the AUC of this curve is {want.mean():.3f}"])
+    if np.allclose(got, (ious[None, :] >= thresholds[:, None]).mean(axis=1)):
+        return CheckResult(name, False, ["you used IoU >= threshold: OTB counts a frame as a success only when IoU is "
+                                         "strictly greater (so a frame with IoU 0 never counts, even at threshold 0)"])
+    if np.allclose(got, want * len(ious)):
+        return CheckResult(name, False, ["you returned counts: divide by the number of frames"])
+    if np.allclose(got, (ious[None, :] < thresholds[:, None]).mean(axis=1)) or np.allclose(got, 1 - want):
+        return CheckResult(name, False, ["your curve counts failures: the success rate is the fraction *above* the threshold"])
+    return CheckResult(name, False, [f"for IoUs {ious.tolist()} at threshold 0.5 expected {want[10]:.3f}, got {got[10]:.3f}"])
+
+
+def check_dataset_auc(fn) -> CheckResult:
+    """Exercise: ``fn(list_of_per_sequence_iou_arrays) -> dataset success AUC`` (average the curves)."""
+    name = "dataset success AUC"
+    thresholds = np.linspace(0, 1, 21)
+    short = np.array([0.9, 0.9])  # a short sequence tracked well
+    long = np.full(18, 0.1)  # a long sequence tracked badly
+    curves = [(o[None, :] > thresholds[:, None]).mean(axis=1) for o in (short, long)]
+    want = float(np.mean(np.mean(curves, axis=0)))
+    pooled = float(np.mean((np.concatenate([short, long])[None, :] > thresholds[:, None]).mean(axis=1)))
+    got, failed = _attempt(name, fn, ([short.copy(), long.copy()],), "return one number")
+    if failed is not None:
+        return failed
+    got = float(np.asarray(got))
+    if np.isclose(got, want):
+        return CheckResult(name, True, [f"{want:.3f}: each sequence weighs the same, however long it is"])
+    if np.isclose(got, pooled):
+        return CheckResult(name, False, [f"you pooled all frames ({pooled:.3f}): long sequences then dominate. OTB averages "
+                                         f"the per-sequence curves, each sequence weighing the same ({want:.3f})"])
+    return CheckResult(name, False, [f"expected {want:.3f}, got {got:.3f}"])
+
+
 def check_vot_resets(fn) -> CheckResult:
     """Exercise: ``fn(overlaps, skip) -> (starts, failures)``: VOT's reset rule on the overlaps a tracker would
     reach on every frame. Start on frame 0; after a start, the first frame with overlap 0 is a failure, and the
@@ -481,140 +622,7 @@ def check_tracking_f_score(fn) -> CheckResult:
                                      f"({got[0]:.4f}, {got[1]:.4f}, {got[2]:.4f})"])
 
 
-def check_taylor_significance(fn) -> CheckResult:
-    """Exercise: ``fn(f, g, h) -> C significances``: FCNT's ``sum_{x,y} (-g f + 1/2 h f^2)`` per map, for
-    arrays ``f`` (maps), ``g`` (gradient) and ``h`` (Hessian diagonal) of shape C x H x W."""
-    name = "FCNT's significance of a feature map"
-    rng = np.random.default_rng(0)
-    f, g, h = rng.normal(size=(3, 3, 5, 6))  # three maps each
-    h = np.abs(h)
-    want = (-g * f + 0.5 * h * f ** 2).sum(axis=(1, 2))
-    got, failed = _attempt(name, fn, (f.copy(), g.copy(), h.copy()), "return one value per map")
-    if failed is not None:
-        return failed
-    got = np.asarray(got, dtype=float).reshape(-1)
-    if got.shape != (3,):
-        return CheckResult(name, False, [f"expected one value per map (3 maps), got shape {got.shape}: sum over the "
-                                         "positions x, y only"])
-    if np.allclose(got, want):
-        return CheckResult(name, True, ["the second-order change of the loss when each map is switched off (f -> 0)"])
-    if np.allclose(got, (-g * f).sum(axis=(1, 2))):
-        return CheckResult(name, False, ["you have the first-order term only; add 1/2 h f^2 (FCNT keeps the second order)"])
-    if np.allclose(got, (g * f + 0.5 * h * f ** 2).sum(axis=(1, 2))):
-        return CheckResult(name, False, ["sign of the first-order term: switching a map off moves it by -f, so the change "
-                                         "is g * (-f)"])
-    if np.allclose(got, (-g * f + h * f ** 2).sum(axis=(1, 2))):
-        return CheckResult(name, False, ["the second-order Taylor term carries a factor 1/2"])
-    return CheckResult(name, False, [f"expected {np.round(want, 3).tolist()}, got {np.round(got, 3).tolist()}"])
-
-
-def check_distractor_share(fn) -> CheckResult:
-    """Exercise: ``fn(heatmap, peak_xy, target_wh) -> share`` of the positive heat-map energy outside the
-    target-sized region centred on the peak (FCNT's distractor test reads it from GNet's map)."""
-    name = "distractor test: heat outside the target region"
-    yy, xx = np.mgrid[0:20, 0:30]
-    blob = lambda cx, cy: np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * 1.5 ** 2))
-    two = blob(8, 10) + 0.6 * blob(22, 10) - 0.2  # the target, a weaker second peak, and a negative floor
-    got, failed = _attempt(name, fn, (two.copy(), (8, 10), (7, 7)), "return one number between 0 and 1")
-    if failed is not None:
-        return failed
-    got = float(np.asarray(got))
-    pos = np.clip(two, 0, None)
-    inside = (np.abs(xx - 8) <= 3.5) & (np.abs(yy - 10) <= 3.5)
-    want = pos[~inside].sum() / pos.sum()
-    if np.isclose(got, want, atol=0.02):
-        one, _ = _call(fn, np.clip(blob(8, 10) - 0.2, -1, None), (8, 10), (7, 7))
-        if one is not None and float(one) > 0.1:
-            return CheckResult(name, False, ["with a single peak the share outside should be near 0; check the region"])
-        return CheckResult(name, True, [f"{want:.0%} of the heat lies outside the target: a second object lights up"])
-    if np.isclose(got, 1 - want, atol=0.02):
-        return CheckResult(name, False, ["that is the share *inside* the target region; the test needs the share outside"])
-    if np.isclose(got, two[~inside].sum() / two.sum(), atol=0.02):
-        return CheckResult(name, False, ["count only the positive part of the heat map (negative values are 'not the "
-                                         "target', not negative energy)"])
-    return CheckResult(name, False, [f"expected about {want:.2f}, got {got:.2f}"])
-
-
-def check_hard_negatives(fn) -> CheckResult:
-    """Exercise: ``fn(scores, n) -> indices`` of the ``n`` negatives the classifier rates most object-like
-    (MDNet's hard negative mining keeps the highest scores of a pool of negatives)."""
-    name = "hard negative mining: the n most object-like negatives"
-    scores = np.array([-3.0, 0.5, -0.2, 2.0, -5.0, 1.1, -1.0, 0.0])
-    got, failed = _attempt(name, fn, (scores.copy(), 3), "return the indices (positions) of the chosen negatives")
-    if failed is not None:
-        return failed
-    got = np.asarray(got).reshape(-1)
-    if got.dtype.kind == "f" and np.allclose(np.sort(got), np.sort(scores)[-3:]):
-        return CheckResult(name, False, ["those are the scores; return the indices of the negatives, e.g. with np.argsort"])
-    chosen = set(int(i) for i in got)
-    if chosen == {3, 5, 1}:
-        return CheckResult(name, True, ["negatives 3, 5 and 1 look most like the target: the ones worth training on"])
-    if chosen == {4, 0, 6}:
-        return CheckResult(name, False, ["those are the *easiest* negatives (lowest scores): the classifier already "
-                                         "rejects them, training on them teaches it little"])
-    return CheckResult(name, False, [f"expected the indices {{1, 3, 5}}, got {sorted(chosen)}"])
-
-
-def check_box_deltas(fn) -> CheckResult:
-    """Exercise: ``fn(box, target) -> (dx, dy, dw, dh)``, R-CNN's box-regression targets: centre offsets in
-    units of the box's size, and log size ratios."""
-    name = "box-regression targets (R-CNN parameterisation)"
-    box, target = np.array([10.0, 20.0, 40.0, 20.0]), np.array([18.0, 17.0, 48.0, 30.0])
-    got, failed = _attempt(name, fn, (box.copy(), target.copy()), "return four numbers (dx, dy, dw, dh)")
-    if failed is not None:
-        return failed
-    got = np.asarray(got, dtype=float).reshape(-1)
-    if got.shape != (4,):
-        return CheckResult(name, False, [f"return four numbers, got {got.shape[0]}"])
-    want = np.array([(42.0 - 30.0) / 40.0, (32.0 - 30.0) / 20.0, np.log(48 / 40), np.log(30 / 20)])
-    if np.allclose(got, want, atol=1e-6):
-        return CheckResult(name, True, ["relative offsets and log ratios: one linear regressor serves every box size"])
-    msgs = []
-    if np.allclose(got[:2], [(18 - 10) / 40, (17 - 20) / 20]):
-        msgs.append("dx, dy: compare the box *centres* (x + w/2), not the top-left corners")
-    elif np.allclose(got[:2], [12.0, 2.0]):
-        msgs.append("dx, dy: divide the centre offset by the box's width and height")
-    elif not np.allclose(got[:2], want[:2]):
-        msgs.append(f"dx, dy: expected {want[0]:.3f}, {want[1]:.3f}")
-    if np.allclose(got[2:], [48 / 40, 30 / 20]):
-        msgs.append("dw, dh: take the log of the size ratios")
-    elif np.allclose(got[2:], [8 / 40, 10 / 20]):
-        msgs.append("dw, dh: use log(target size / box size), not the relative difference")
-    elif not np.allclose(got[2:], want[2:]):
-        msgs.append(f"dw, dh: expected {want[2]:.3f}, {want[3]:.3f}")
-    return CheckResult(name, False, msgs)
-
-
-def check_target_score(fn) -> CheckResult:
-    """Exercise: ``fn(scores, boxes, k) -> (score, box)``: MDNet's target score is the mean of the ``k`` best
-    candidates' scores, and its state the mean of their boxes."""
-    name = "target score and state from the top-k candidates"
-    scores = np.array([0.2, 3.0, -1.0, 2.0, 2.5, -4.0])
-    boxes = np.array([[0, 0, 10, 10], [10, 10, 10, 10], [50, 50, 10, 10], [12, 10, 12, 10], [11, 13, 10, 12],
-                      [90, 0, 10, 10]], dtype=float)
-    got, failed = _attempt(name, fn, (scores.copy(), boxes.copy(), 3), "return (score, box)")
-    if failed is not None:
-        return failed
-    try:
-        score, box = float(np.asarray(got[0])), np.asarray(got[1], dtype=float).reshape(-1)
-    except Exception:
-        return CheckResult(name, False, ["return a pair: (the target score, the box as four numbers)"])
-    want_score, want_box = 2.5, boxes[[1, 3, 4]].mean(axis=0)
-    msgs = []
-    if np.isclose(score, 3.0):
-        msgs.append("the score: average the top k scores instead of taking the single best (one lucky candidate "
-                    "should not decide)")
-    elif not np.isclose(score, want_score):
-        msgs.append(f"the score: expected the mean of the 3 best scores, {want_score}")
-    if box.shape == (4,) and np.allclose(box, boxes[1]):
-        msgs.append("the box: average the boxes of the top k candidates")
-    elif box.shape != (4,) or not np.allclose(box, want_box):
-        msgs.append(f"the box: expected {want_box.tolist()}")
-    if msgs:
-        return CheckResult(name, False, msgs)
-    return CheckResult(name, True, ["mean of the top 3: a score that one outlier cannot fake, and a smoother box"])
-
-
+# ------------------------------------------------------- notebook 07: where the field went next
 def _explicit_correlation(exemplar: np.ndarray, search: np.ndarray) -> np.ndarray:
     """The sliding-window dot product, written out: what the correlation exercise must equal."""
     c, h, w = exemplar.shape
@@ -711,3 +719,6 @@ def check_filter_response(fn) -> CheckResult:
         return CheckResult(name, False, ["add lam to the denominator: it keeps the filter small where the training "
                                          "patch has little energy"])
     return CheckResult(name, False, [f"expected e.g. response[3, 5] = {want[3, 5]:.4f}, got {got[3, 5]:.4f}"])
+
+
+__all__ = ["CheckResult", "check_box_center", "check_precision_at", "check_ssd_map", "check_sample_labels", "check_systematic_resample", "check_bhattacharyya", "check_masking_noise", "check_kl_sparsity", "check_update_decision", "check_cd1_step", "check_box_from_objectness", "check_taylor_significance", "check_distractor_share", "check_hard_negatives", "check_box_deltas", "check_target_score", "check_success_curve", "check_dataset_auc", "check_vot_resets", "check_expected_average_overlap", "check_tracking_f_score", "check_cross_correlation", "check_filter_response"]

@@ -24,9 +24,10 @@ from ..errors import DataError, DeepTrackError
 from ..evaluation.metrics import precision_at, success_auc
 from ..evaluation.ope import run_ope
 from ..fileio import WEIGHTS_DIR, atomic_write_bytes, make_folder
+from ..cli import DEVICE_HELP
 from ..fingerprint import code_fingerprint
 from ..trackers.base import tracker_class
-from ..version import provenance
+from ..version import command_line, provenance
 
 SHIPPED = Path(__file__).resolve().parent / "results" / "real-video.json"
 #: The survey's trackers, the ones of where the field went next, and the two OpenCV baselines the issue's
@@ -167,7 +168,7 @@ def main(argv=None) -> int:
                         "deeptrack_lite/course/results)")
     parser.add_argument("--work", type=Path, default=None, help="folder for the raw runs (resumable; default: "
                         "real-video-runs/ in the data folder)")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
+    parser.add_argument("--device", default="auto", help=DEVICE_HELP)
     args = parser.parse_args(argv)
     try:
         names = [n for n in args.sequences.split(",") if n]
@@ -178,7 +179,7 @@ def main(argv=None) -> int:
         dataset = load_dataset(args.dataset).subset(names)
         trackers = [t for t in args.trackers.split(",") if t]
         runs = measure(dataset, args.work or default_data_dir() / "real-video-runs", trackers, device=args.device)
-        command = "python -m deeptrack_lite.course.real_video " + " ".join(sys.argv[1:] if argv is None else argv)
+        command = command_line("deeptrack_lite.course.real_video", sys.argv[1:] if argv is None else argv)
         path = write_record(Path(args.out) / SHIPPED.name, runs, dataset=dataset, tuned_on=tuned, command=command)
         print(f"wrote {path}")
         for name, run in sorted(runs.items(), key=lambda kv: -kv[1]["success_auc"]):

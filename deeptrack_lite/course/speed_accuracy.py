@@ -7,19 +7,13 @@ authors' networks, and the survey gives no speeds, so they share the accuracy ax
 """
 from __future__ import annotations
 
-import numpy as np
 
 from ..errors import DeepTrackError
 from ..evaluation.published import SURVEY_RESULTS
+from ..trackers.catalog import FAMILIES, catalog_names
 
-#: family -> trackers, in the order the course meets them.
-TRACKER_FAMILIES = {
-    "classic, built here (01-02)": ("identity", "template", "ivt", "discriminative", "particle_filter", "meanshift",
-                                    "camshift"),
-    "classic, OpenCV": ("kcf", "csrt", "mil", "mosse", "cv_meanshift", "cv_camshift"),
-    "deep, the survey's (03-05)": ("dlt", "dbn", "sodlt", "fcnt", "mdnet"),
-    "where the field went next (07)": ("siamfc", "recurrent", "hcf"),
-}
+#: family -> trackers, in the order the course meets them (from the one list, :mod:`deeptrack_lite.trackers.catalog`)
+TRACKER_FAMILIES = {family: tuple(catalog_names(family)) for family in FAMILIES}
 FAMILY_STYLE = {  # marker, colour
     "classic, built here (01-02)": ("o", "tab:gray"),
     "classic, OpenCV": ("s", "tab:olive"),
@@ -35,7 +29,7 @@ def tracker_family(name: str) -> str:
     for family, members in TRACKER_FAMILIES.items():
         if base in members:
             return family
-    raise DeepTrackError(f"tracker {name!r} has no family in course.speed_accuracy.TRACKER_FAMILIES")
+    raise DeepTrackError(f"tracker {name!r} has no family: add its row to deeptrack_lite.trackers.catalog.CATALOG")
 
 
 def pareto_front(rows) -> list[str]:

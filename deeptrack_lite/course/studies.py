@@ -24,8 +24,9 @@ import numpy as np
 
 from ..errors import DataError, DeepTrackError
 from ..evaluation import paired_bootstrap, run_ope, success_auc
+from ..cli import DEVICE_HELP
 from ..fileio import atomic_write_text, make_folder
-from ..version import provenance
+from ..version import command_line, provenance
 
 SHIPPED = Path(__file__).resolve().parent / "results"
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
@@ -251,7 +252,7 @@ def main(argv=None) -> int:
     parser.add_argument("--sequences", default="", help="comma-separated subset of the benchmark (default: all 14)")
     parser.add_argument("--runs", type=Path, default=None, help="folder for the raw tracking results (resumable; "
                         "default: study-runs/ in the data folder, beside the benchmark's benchmark-runs/)")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
+    parser.add_argument("--device", default="auto", help=DEVICE_HELP)
     args = parser.parse_args(argv)
     try:
         names = [n for n in args.studies.split(",") if n]
@@ -263,7 +264,7 @@ def main(argv=None) -> int:
         dataset = synthetic_benchmark(n_frames=args.frames, names=[s for s in args.sequences.split(",") if s] or None)
         device = pick_device() if args.device == "auto" else args.device
         runs = args.runs or study_runs_dir()
-        command = "python -m deeptrack_lite.course.studies " + " ".join(sys.argv[1:] if argv is None else argv)
+        command = command_line("deeptrack_lite.course.studies", sys.argv[1:] if argv is None else argv)
         for n in names:
             if n == "observation3":
                 record = run_observation3(device=device)

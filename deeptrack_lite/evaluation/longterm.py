@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from ..boxes import iou
-from ..errors import DataError
+from ..errors import DataError, TrackerError
 
 
 def presence_thresholds(scores, resolution: int = 100) -> np.ndarray:
@@ -154,22 +154,64 @@ def presence_frames(boxes, scores, ground_truth, frame_size=None, *, definition:
     return overlaps, scores, visible
 
 
-def evaluate_presence(results_dir, dataset, trackers=None, *, definition: str = "vot-lt") -> dict:
-    """{tracker: :class:`LongTermScore`} from a results folder (:func:`~deeptrack_lite.evaluation.run_ope`'s
-    layout, scores included) on ``dataset``'s sequences; ``trackers`` defaults to every tracker folder."""
-    results_dir = Path(results_dir)
-    if trackers is None:
-        trackers = sorted(p.name for p in results_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
-    return {label: long_term_scores(presence_sequences(results_dir, dataset, label, definition=definition))
-            for label in trackers}
+@dataclass
+class PresenceReport:
+    """The long-term measures of trackers' stored runs (:func:`evaluate_presence`): per tracker, the best F-score
+    over all thresholds (``best``) and the measures at its own threshold (``calibrated``: the calibrated one, or
+    None, every frame present, for a label that is not a registered tracker)."""
+
+    best: dict          # {label: LongTermScore}
+    calibrated: dict    # {label: {"threshold", "precision", "recall", "f_score"}}
+
+    def __getitem__(self, label: str) -> LongTermScore:
+        return self.best[label]
+
+    def __iter__(self):
+        return iter(self.best)
+
+    def __len__(self) -> int:
+        return len(self.best)
+
+    def table(self) -> str:
+        rows = sorted(self.calibrated.items(), key=lambda kv: -kv[1]["f_score"])
+        lines = ["presence (long-term measures, frames 1..N-1): tracking precision, recall and F-score at each "
+                 "tracker's calibrated threshold, and the best F over all thresholds",
+                 f"{'tracker':16s} {'threshold':>10s} {'Pr':>6s} {'Re':>6s} {'F':>6s} {'best F':>7s}"]
+        for label, c in rows:
+            tau = "always" if c["threshold"] is None else f"{c['threshold']:.4g}"
+            lines.append(f"{label:16s} {tau:>10s} {c['precision']:6.3f} {c['recall']:6.3f} {c['f_score']:6.3f} "
+                         f"{self.best[label].f_score:7.3f}")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        return {label: {"best": self.best[label].to_dict(), "calibrated": self.calibrated[label]} for label in self.best}
+
+
+def evaluate_presence(results_dir, dataset, trackers=None, *, definition: str = "vot-lt") -> PresenceReport:
+    """The long-term measures of the runs stored in a results folder (:func:`~deeptrack_lite.evaluation.run_ope`'s
+    layout, scores included) on ``dataset``'s sequences; ``trackers`` defaults to every tracker folder. Each
+    tracker is measured at its calibrated threshold and at its best one (:class:`PresenceReport`)."""
+    from ..trackers import tracker_class
+    from .results import tracker_folders
+
+    best, calibrated = {}, {}
+    for label in tracker_folders(results_dir) if trackers is None else trackers:
+        try:
+            threshold = tracker_class(label).default_presence_threshold()
+        except TrackerError:  # a label of another toolkit or a variant: only its best threshold
+            threshold = None
+        sequences = presence_sequences(results_dir, dataset, label, definition=definition)
+        best[label] = long_term_scores(sequences)
+        calibrated[label] = presence_at(sequences, threshold)
+    return PresenceReport(best, calibrated)
 
 
 def presence_sequences(results_dir, dataset, tracker, *, definition: str = "vot-lt") -> list:
     """The (overlaps, scores, visible) triples of one tracker's stored runs (:func:`presence_frames`), for
     :func:`long_term_scores` and :func:`presence_at`."""
-    from .ope import read_result
+    from .results import read_result, run_dir
 
-    runs = [read_result(Path(results_dir) / tracker, seq) for seq in dataset]
+    runs = [read_result(run_dir(results_dir, tracker), seq) for seq in dataset]
     return [presence_frames(r["boxes"], r["scores"], seq.ground_truth, seq.frame_size, definition=definition)
             for r, seq in zip(runs, dataset)]
 
@@ -180,7 +222,8 @@ def calibrate_presence(trackers, dataset, work_dir, *, device="auto", progress: 
     ``{tracker: {"threshold", "f_score", "precision", "recall"}}``; a threshold of None means "every frame
     present" scored best (or the tracker has no score)."""
     from ..trackers import tracker_class
-    from .ope import run_ope, tracker_specs
+    from .ope import run_ope
+    from .specs import tracker_specs
 
     if not any(np.isnan(np.asarray(seq.ground_truth, dtype=np.float64)).any() for seq in dataset):
         raise DataError(f"{dataset.name}: no sequence has an absent frame, so presence cannot be calibrated on it")
@@ -211,6 +254,6 @@ def write_presence_calibration(path, table: dict, provenance: dict) -> Path:
     return path
 
 
-__all__ = ["DEFINITIONS", "LongTermScore", "calibrate_presence", "evaluate_presence", "long_term_scores", "presence_at",
+__all__ = ["DEFINITIONS", "LongTermScore", "PresenceReport", "calibrate_presence", "evaluate_presence", "long_term_scores", "presence_at",
            "presence_frames", "presence_sequences", "presence_thresholds", "tracking_precision_recall",
            "write_presence_calibration"]

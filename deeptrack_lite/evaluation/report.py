@@ -9,13 +9,19 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..data.sequence import Dataset
 from ..errors import DataError
 from ..outputs import write_text
 from .metrics import PRECISION_THRESHOLDS, SUCCESS_THRESHOLDS, precision_at, success_auc
+
+if TYPE_CHECKING:  # only named here: importing data loads torch, and the command line's --help reads RANK_BY
+    from ..data.sequence import Dataset
+
+#: the summary's columns a ranking can sort by (higher first); the command line's --rank-by offers these
+RANK_BY = ("success_auc", "precision_20px", "normalized_precision", "fps")
 
 
 NOT_REPEATABLE = ("† not repeatable: this tracker draws random numbers no seed reaches (OpenCV's MIL), so a second "
@@ -106,8 +112,8 @@ class OPEReport:
         return rows
 
     def ranked(self, by: str = "success_auc", sequences=None) -> list[dict]:
-        if by not in ("success_auc", "precision_20px", "normalized_precision", "fps"):
-            raise DataError(f"cannot rank by {by!r}")
+        if by not in RANK_BY:
+            raise DataError(f"cannot rank by {by!r}; one of {', '.join(RANK_BY)}")
         return sorted(self.summary(sequences), key=lambda r: -(r[by] or 0.0))
 
     def table(self, by: str = "success_auc", sequences=None, markdown: bool = False) -> str:

@@ -25,7 +25,7 @@ from ..runtime import device as pick_device, device_name
 from ..trackers.base import STAGES, create_tracker, track
 from ..version import __version__
 from .metrics import success_auc, success_curve
-from .ope import tracker_specs
+from .specs import tracker_specs
 
 
 @dataclass

@@ -32,7 +32,6 @@ Every measure equals vot-toolkit 0.9.0's on the same trajectories (``vot/region/
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +40,7 @@ import numpy as np
 from ..errors import DataError
 from ..fileio import make_folder
 from ..outputs import write_text
+from .results import read_text, trajectory_path, trajectory_times_path
 
 INITIALIZATION, FAILURE, SKIPPED = 1, 2, 0  # the toolkit's special region codes
 
@@ -368,17 +368,12 @@ def resolve_eao_interval(interval, lengths, dataset_name: str = "") -> tuple[int
 
 
 # ---------------------------------------------------------------------------------------------- files
-def trajectory_path(results_dir, label: str, sequence_name: str, repetition: int = 1) -> Path:
-    """Where the VOT toolkit keeps a trajectory: ``<results>/<tracker>/baseline/<seq>/<seq>_001.txt``."""
-    return Path(results_dir) / label / "baseline" / sequence_name / f"{sequence_name}_{repetition:03d}.txt"
-
-
 def write_trajectory(path, run: SupervisedRun) -> Path:
     """The toolkit's text layout: one line per frame, ``1``/``2``/``0`` for the special frames, else
     ``x,y,w,h``; the frame times beside it in ``<name>_time.txt``. Boxes last, so a complete file means a run."""
     path = Path(path)
     make_folder(path.parent)
-    write_text(path.with_name(path.stem + "_time.txt"), "".join(f"{t:.6f}\n" for t in run.times))
+    write_text(trajectory_times_path(path), "".join(f"{t:.6f}\n" for t in run.times))
     lines = [str(int(c)) if c != -1 else ",".join(f"{v:.4f}" for v in b) for c, b in zip(run.codes, run.boxes)]
     write_text(path, "\n".join(lines) + "\n")
     return path
@@ -391,15 +386,6 @@ def write_trajectory(path, run: SupervisedRun) -> Path:
 _TRAJECTORY_ORDER = {"start": {SKIPPED: "start", INITIALIZATION: "tracking"},
                      "tracking": {-1: "tracking", FAILURE: "failed"},
                      "failed": {SKIPPED: "failed", INITIALIZATION: "tracking"}}
-
-
-def _read_text(path: Path, what: str) -> str:
-    try:
-        return path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError:
-        raise DataError(f"{path}: not a text file, so not {what}") from None
-    except OSError as exc:
-        raise DataError(f"cannot read {what} {path}: {exc}") from None
 
 
 def _trajectory_line(path: Path, number: int, line: str) -> tuple[int, np.ndarray | None]:
@@ -432,7 +418,7 @@ def read_trajectory(path) -> SupervisedRun:
     or has a negative size, codes out of the toolkit's order (``_TRAJECTORY_ORDER``) or a damaged
     ``_time.txt`` raise :class:`~deeptrack_lite.errors.DataError` naming the file and line."""
     path = Path(path)
-    lines = [l.strip() for l in _read_text(path, "a VOT trajectory").splitlines() if l.strip()]
+    lines = [l.strip() for l in read_text(path, "a VOT trajectory").splitlines() if l.strip()]
     if not lines:
         raise DataError(f"{path}: an empty trajectory")
     codes = np.full(len(lines), -1, dtype=np.int64)
@@ -450,10 +436,10 @@ def read_trajectory(path) -> SupervisedRun:
                             "0, then a re-initialisation, 1, or its end)")
     if state == "start":
         raise DataError(f"{path}: the trajectory never initialises the tracker (no line 1)")
-    time_file = path.with_name(path.stem + "_time.txt")
+    time_file = trajectory_times_path(path)
     times = np.zeros(len(lines))
     if time_file.is_file():
-        text = _read_text(time_file, "the frame times of a VOT trajectory")
+        text = read_text(time_file, "the frame times of a VOT trajectory")
         try:
             values = np.array([float(t) for t in text.split()])
         except ValueError:
@@ -540,7 +526,7 @@ def summarize_vot(scores: list, *, interval=None, dataset_name: str = "", sensit
 __all__ = ["FAILURE", "INITIALIZATION", "SKIPPED", "SupervisedRun", "VOT_STACK_INTERVALS", "VOTSequenceScore", "accuracy",
            "count_failures", "EAO_LENGTHS", "eao_curve", "eao_interval", "eao_score", "eao_segments", "ground_truth_regions",
            "raster_overlap", "read_trajectory", "region_overlap", "resolve_eao_interval", "run_overlaps",
-           "run_supervised", "score_vot_run", "summarize_vot", "trajectory_path", "write_trajectory"]
+           "run_supervised", "score_vot_run", "summarize_vot", "write_trajectory"]
 
 
 # ---------------------------------------------------------------------------------------------- many runs
@@ -581,7 +567,7 @@ class VOTReport:
 
 
 def _vot_settings(spec, sequence, skip: int, failure_overlap: float) -> dict:
-    from .ope import run_settings
+    from .results import run_settings
 
     return {**run_settings(spec, sequence, 0), "protocol": "vot-supervised", "skip": int(skip),
             "failure_overlap": float(failure_overlap)}
@@ -590,7 +576,7 @@ def _vot_settings(spec, sequence, skip: int, failure_overlap: float) -> dict:
 def run_vot_job(cls: type, spec, seq, device, skip: int, failure_overlap: float, settings: dict) -> SupervisedRun:
     """One VOT job: ``cls`` with ``spec``'s parameters (seed 0) over ``seq`` with resets (:func:`run_supervised`),
     wherever the job runs; the caller writes the trajectory."""
-    from .ope import cached_sequence, check_job_code
+    from .runner import cached_sequence, check_job_code
 
     check_job_code(cls, settings)
     seq = cached_sequence(seq, settings)
@@ -608,91 +594,51 @@ def run_vot(trackers, dataset, results_dir, *, device="auto", skip: int = 5, fai
     in ``report.recomputed`` with the reason. Each (tracker, sequence) run is a job, run where ``run_ope`` runs its
     jobs (``job_timeout``, ``workers``, ``scheduler``, ``threads_per_worker``, ``executor``: see there).
     ``burnin``, ``interval`` and ``eao_length`` go to :func:`evaluate_vot`."""
-    import json
-    from contextlib import closing
-
     from ..errors import TrackerError
     from ..jobs import Job
     from ..trackers import tracker_class
-    from .ope import run_jobs, tracker_specs
+    from .results import stored_trajectory_problem, write_trajectory_result
+    from .runner import Progress, job_options, run_and_store
+    from .specs import tracker_specs
 
     specs = tracker_specs(trackers)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=len(specs) * len(dataset), desc="VOT", unit="run")
-    say = bar.write if bar is not None else (lambda text: print(text, file=sys.stderr))
+    progress_bar = Progress(len(specs) * len(dataset), "VOT", progress)
     failed, recomputed, jobs = {}, {}, []
     for seq in dataset:  # sequence by sequence, so that a sequence's frames are decoded once for all trackers
         for spec in specs:
             path = trajectory_path(results_dir, spec.label, seq.name)
-            info_path = path.with_name(path.stem + "_info.json")
             settings = _vot_settings(spec, seq, skip, failure_overlap)
-            stale = stored_trajectory_problem(path, info_path, seq, settings)
+            stale = stored_trajectory_problem(path, seq, settings)
             if stale is None:
-                if bar is not None:
-                    bar.update(1)
+                progress_bar.done(spec.label, seq.name)
                 continue
             if path.is_file():
                 recomputed[(spec.label, seq.name)] = stale
-                say(f"{spec.label} on {seq.name}: the stored trajectory is not reused ({stale}); running it again")
+                progress_bar.say(f"{spec.label} on {seq.name}: the stored trajectory is not reused ({stale}); "
+                                 "running it again")
             try:
                 cls = tracker_class(spec.name)
             except TrackerError as exc:
                 failed[(spec.label, seq.name)] = str(exc)
-                if bar is not None:
-                    bar.update(1)
+                progress_bar.done(spec.label, seq.name)
                 continue
             jobs.append(Job((spec.label, seq.name), run_vot_job, (cls, spec, seq, device, skip, failure_overlap, settings)))
-    options = dict(workers=workers, scheduler=scheduler, job_timeout=job_timeout, threads_per_worker=threads_per_worker,
-                   progress=progress, say=say)
-    try:
-        with closing(run_jobs(jobs, executor, **options)) as outcomes:
-            for outcome in outcomes:
-                label, name = outcome.job.key
-                if outcome.ok:
-                    path = trajectory_path(results_dir, label, name)
-                    make_folder(path.parent)
-                    write_text(path.with_name(path.stem + "_info.json"),
-                                      json.dumps(outcome.job.args[-1], indent=1) + "\n")
-                    write_trajectory(path, outcome.value)
-                else:
-                    failed[(label, name)] = outcome.error
-                if bar is not None:
-                    bar.set_postfix_str(f"{label} on {name}")
-                    bar.update(1)
-    finally:
-        if bar is not None:
-            bar.close()
+
+    def store(outcome) -> None:
+        label, name = outcome.job.key
+        write_trajectory_result(trajectory_path(results_dir, label, name), outcome.value, outcome.job.args[-1])
+
+    def fail(outcome) -> None:
+        failed[outcome.job.key] = outcome.error
+
+    run_and_store(jobs, progress_bar, store, fail, executor=executor,
+                  **job_options(workers=workers, scheduler=scheduler, job_timeout=job_timeout,
+                                threads_per_worker=threads_per_worker))
     report = evaluate_vot(results_dir, dataset, trackers=[s.label for s in specs], burnin=burnin, interval=interval,
                           eao_length=eao_length)
     report.failed.update(failed)
     report.recomputed.update(recomputed)
     return report
-
-
-def stored_trajectory_problem(path: Path, info_path: Path, sequence, settings: dict) -> str | None:
-    """Why a stored trajectory cannot be reused for ``settings`` (None: it can): missing, made otherwise, or
-    damaged (it must read and fit ``sequence`` as :func:`evaluate_vot` will score it)."""
-    import json
-
-    from .ope import settings_mismatch
-
-    if not path.is_file():
-        return "no trajectory"
-    try:
-        info = json.loads(_read_text(info_path, "the settings of a VOT trajectory"))
-        if not isinstance(info, dict):
-            return f"{info_path} is not a settings record"
-        mismatch = settings_mismatch(info, settings)
-        if mismatch is not None:
-            return mismatch
-        run = read_trajectory(path)
-        if len(run.codes) != len(sequence):
-            return f"it has {len(run.codes)} frames, the sequence {len(sequence)}"
-    except (ValueError, DataError) as exc:
-        return f"it is damaged ({exc})"
-    return None
 
 
 def evaluate_vot(results_dir, dataset, *, trackers=None, burnin: int = 10, interval=None,
@@ -701,10 +647,12 @@ def evaluate_vot(results_dir, dataset, *, trackers=None, burnin: int = 10, inter
     ``dataset``; ``trackers``: folder names (default: every folder with a ``baseline`` inside); ``interval``: the
     EAO interval (:func:`resolve_eao_interval`; by default the stack's for a VOT20xx folder, else estimated);
     ``eao_length``: how far the EAO curve runs (:func:`summarize_vot`)."""
+    from .results import vot_tracker_folders
+
     results_dir = Path(results_dir)
     if not results_dir.is_dir():
         raise DataError(f"no results folder at {results_dir}")
-    labels = trackers or sorted(p.parent.name for p in results_dir.glob("*/baseline") if p.is_dir())
+    labels = trackers or vot_tracker_folders(results_dir)
     if not labels:
         raise DataError(f"{results_dir} holds no VOT results: the toolkit's layout is "
                         "<tracker>/baseline/<sequence>/<sequence>_001.txt (an OTB-layout folder is scored with "

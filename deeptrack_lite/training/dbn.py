@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import torch
 
@@ -93,46 +92,40 @@ def pretrain_dbn(config: DBNPretrainConfig = DBNPretrainConfig(), out_dir=".", *
 
     x_train = standardize_patches(torch.from_numpy(natural_patches(config.n_patches, model.patch, seed=config.seed))).to(dev)
     x_val = standardize_patches(torch.from_numpy(natural_patches(config.n_val, model.patch, seed=config.seed + 1))).to(dev)
-    if progress:
-        from tqdm.auto import tqdm
+    stages = config.stages()
+    state = {"velocity": velocity}  # the momentum of the stage being trained (saved in the checkpoint)
 
-    epochs_run = 0
-    for s, stage in enumerate(config.stages()):
-        if s < start_stage:
-            continue
+    def begin_stage(s, first_epoch):
         rbm = model.rbms[s]
-        data, val = model.up(x_train, s), model.up(x_val, s)  # what this layer sees: the layer below's probabilities
-        lr = config.lr_gaussian if rbm.visible == "gaussian" else config.lr
-        first_epoch = start_epoch if s == start_stage else 0
+        # what this layer sees: the layer below's probabilities
+        state.update(rbm=rbm, data=model.up(x_train, s), val=model.up(x_val, s),
+                     lr=config.lr_gaussian if rbm.visible == "gaussian" else config.lr)
         if not (s == start_stage and first_epoch > 0):
-            velocity = None
-        for epoch in range(first_epoch, config.epochs):
-            if stop_after is not None and epochs_run >= stop_after:
-                return DBNPretrainResult(model.eval(), run.log, {})
-            run.start_unit()
-            gen = torch.Generator(device=dev).manual_seed(config.seed * 1_000_003 + s * 1000 + epoch)
-            order = torch.randperm(len(data), generator=gen, device=dev)
-            batches = range(0, len(order), config.batch_size)
-            if progress:
-                batches = tqdm(batches, desc=f"{stage} epoch {epoch + 1}/{config.epochs}", unit="batch", leave=False)
-            momentum = 0.5 if epoch == 0 else config.momentum
-            total, count = 0.0, 0
-            for i in batches:
-                vb = data[order[i:i + config.batch_size]]
-                velocity = cd_step(rbm, vb, lr=lr, k=config.cd_k, momentum=momentum, weight_decay=config.weight_decay,
-                                   velocity=velocity, generator=gen)
-                total, count = total + rbm.reconstruction_error(vb) * len(vb), count + len(vb)
-            seconds = run.end_unit()
-            with torch.no_grad():  # Hinton's overfitting monitor: held-out minus training free energy
-                gap = float(rbm.free_energy(val).mean() - rbm.free_energy(data[:len(val)]).mean())
-            row = {"stage": stage, "epoch": epoch + 1, "train_reconstruction_mse": total / count,
-                   "val_mse": stack_mse(model, x_val, s + 1), "val_free_energy_gap": gap, "seconds": seconds}
-            run.log.append(row)
-            run.say(f"{stage} epoch {epoch + 1}: reconstruction MSE {row['train_reconstruction_mse']:.4f} (layer input), "
-                    f"validation pixel MSE through {s + 1} layer(s) {row['val_mse']:.4f} ({seconds:.1f} s)")
-            done = epoch + 1 == config.epochs
-            run.save(model, _VelocityHolder(velocity), stage=s + 1 if done else s, epoch=0 if done else epoch + 1)
-            epochs_run += 1
+            state["velocity"] = None
+
+    def train_batch(s, epoch, idx, gen):
+        rbm, vb = state["rbm"], state["data"][idx]
+        state["velocity"] = cd_step(rbm, vb, lr=state["lr"], k=config.cd_k,
+                                    momentum=0.5 if epoch == 0 else config.momentum,
+                                    weight_decay=config.weight_decay, velocity=state["velocity"], generator=gen)
+        return rbm.reconstruction_error(vb)
+
+    def end_epoch(s, epoch, train_mse, seconds):
+        rbm, data, val = state["rbm"], state["data"], state["val"]
+        with torch.no_grad():  # Hinton's overfitting monitor: held-out minus training free energy
+            gap = float(rbm.free_energy(val).mean() - rbm.free_energy(data[:len(val)]).mean())
+        row = {"stage": stages[s], "epoch": epoch + 1, "train_reconstruction_mse": train_mse,
+               "val_mse": stack_mse(model, x_val, s + 1), "val_free_energy_gap": gap, "seconds": seconds}
+        run.log.append(row)
+        run.say(f"{stages[s]} epoch {epoch + 1}: reconstruction MSE {row['train_reconstruction_mse']:.4f} (layer "
+                f"input), validation pixel MSE through {s + 1} layer(s) {row['val_mse']:.4f} ({seconds:.1f} s)")
+        done = epoch + 1 == config.epochs
+        run.save(model, _VelocityHolder(state["velocity"]), stage=s + 1 if done else s, epoch=0 if done else epoch + 1)
+
+    if not run.layerwise_epochs(stages, lambda stage: config.epochs, len(x_train), config.batch_size, config.seed,
+                                start_stage=start_stage, start_epoch=start_epoch, stop_after=stop_after,
+                                begin_stage=begin_stage, train_batch=train_batch, end_epoch=end_epoch):
+        return DBNPretrainResult(model.eval(), run.log, {})
 
     final = run.log[-1] if run.log else {}
     provenance = run.provenance(

@@ -176,6 +176,41 @@ class ResumableRun:
             self.save(model, optimizer, epoch=epoch + 1)
         return True
 
+    def layerwise_epochs(self, stages: list, epochs_of, n_samples: int, batch_size: int, seed: int, *,
+                         start_stage: int, start_epoch: int, stop_after: int | None, begin_stage, train_batch,
+                         end_epoch) -> bool:
+        """The epoch loop of the layer-wise trainers (SDAE, DBN): stage by stage from ``start_stage`` (epoch
+        ``start_epoch`` of it, when resumed), ``epochs_of(stage)`` epochs each. An epoch's generator comes from
+        ``seed``, the stage and the epoch; it orders the samples and is handed to ``train_batch`` for the
+        trainer's own draws (noise, Gibbs samples), so a resumed run draws what an uninterrupted one would.
+
+        The trainer says what happens: ``begin_stage(s, first_epoch)`` before a stage's first epoch here,
+        ``train_batch(s, epoch, indices, generator) -> mean loss`` per shuffled minibatch, and
+        ``end_epoch(s, epoch, mean loss, seconds)`` after each epoch (log, say, checkpoint). Returns False when
+        ``stop_after`` epochs ran in this call before the end (tests, and long runs split in parts)."""
+        epochs_run = 0
+        for s in range(start_stage, len(stages)):
+            first_epoch = start_epoch if s == start_stage else 0
+            begin_stage(s, first_epoch)
+            for epoch in range(first_epoch, epochs_of(stages[s])):
+                if stop_after is not None and epochs_run >= stop_after:
+                    return False
+                self.start_unit()
+                gen = torch.Generator(device=self.device).manual_seed(seed * 1_000_003 + s * 1000 + epoch)
+                order = torch.randperm(n_samples, generator=gen, device=self.device)
+                batches = range(0, n_samples, batch_size)
+                if self.progress:
+                    from tqdm.auto import tqdm
+                    batches = tqdm(batches, desc=f"{stages[s]} epoch {epoch + 1}/{epochs_of(stages[s])}", unit="batch",
+                                   leave=False)
+                total = 0.0
+                for i in batches:
+                    idx = order[i:i + batch_size]
+                    total += train_batch(s, epoch, idx, gen) * len(idx)
+                end_epoch(s, epoch, total / n_samples, self.end_unit())
+                epochs_run += 1
+        return True
+
     def finish(self) -> None:
         """The final log, and the checkpoint removed (unless ``keep_checkpoint``): the weights are written."""
         self.write_log()

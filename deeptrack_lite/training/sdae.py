@@ -16,7 +16,6 @@ from __future__ import annotations
 import csv
 import json
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -141,47 +140,37 @@ def pretrain_sdae(config: SDAEPretrainConfig = SDAEPretrainConfig(), out_dir="."
     x_train = standardize_patches(torch.from_numpy(natural_patches(config.n_patches, model.patch, seed=config.seed))).to(dev)
     x_val = standardize_patches(torch.from_numpy(natural_patches(config.n_val, model.patch, seed=config.seed + 1))).to(dev)
 
-    if progress:
-        from tqdm.auto import tqdm
-
-    epochs_run = 0
     stages = config.stages()
-    for s in range(start_stage, len(stages)):
-        stage = stages[s]
-        params = _stage_parameters(model, stage)
-        opt = torch.optim.Adam(params, lr=config.lr)
-        first_epoch = start_epoch if s == start_stage else 0
+    state = {}  # the stage being trained: its optimizer
+
+    def begin_stage(s, first_epoch):
+        state["opt"] = torch.optim.Adam(_stage_parameters(model, stages[s]), lr=config.lr)
         if s == start_stage and opt_state is not None and first_epoch > 0:
-            opt.load_state_dict(opt_state)
-        for epoch in range(first_epoch, config.epochs(stage)):
-            if stop_after is not None and epochs_run >= stop_after:
-                return PretrainResult(model.eval(), run.log, {})
-            run.start_unit()
-            gen = torch.Generator(device=dev).manual_seed(config.seed * 1_000_003 + s * 1000 + epoch)
-            order = torch.randperm(len(x_train), generator=gen, device=dev)
-            batches = range(0, len(order), config.batch_size)
-            if progress:
-                batches = tqdm(batches, desc=f"{stage} epoch {epoch + 1}/{config.epochs(stage)}", unit="batch",
-                               leave=False)
-            model.train()
-            total, count = 0.0, 0
-            for i in batches:
-                xb = x_train[order[i:i + config.batch_size]]
-                loss = _stage_loss(model, stage, xb, config, gen)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                total, count = total + float(loss.detach()) * len(xb), count + len(xb)
-            model.eval()
-            seconds = run.end_unit()
-            row = {"stage": stage, "epoch": epoch + 1, "train_loss": total / count,
-                   "val_mse": stack_reconstruction_mse(model, x_val, _stage_depth(model, stage)), "seconds": seconds}
-            run.log.append(row)
-            run.say(f"{stage} epoch {epoch + 1}: train loss {row['train_loss']:.4f}, validation reconstruction "
-                    f"MSE {row['val_mse']:.4f} ({seconds:.1f} s)")
-            done_stage = epoch + 1 == config.epochs(stage)
-            run.save(model, opt, stage=s + 1 if done_stage else s, epoch=0 if done_stage else epoch + 1)
-            epochs_run += 1
+            state["opt"].load_state_dict(opt_state)
+
+    def train_batch(s, epoch, idx, gen):
+        model.train()
+        loss = _stage_loss(model, stages[s], x_train[idx], config, gen)
+        state["opt"].zero_grad()
+        loss.backward()
+        state["opt"].step()
+        return float(loss.detach())
+
+    def end_epoch(s, epoch, train_loss, seconds):
+        model.eval()
+        stage = stages[s]
+        row = {"stage": stage, "epoch": epoch + 1, "train_loss": train_loss,
+               "val_mse": stack_reconstruction_mse(model, x_val, _stage_depth(model, stage)), "seconds": seconds}
+        run.log.append(row)
+        run.say(f"{stage} epoch {epoch + 1}: train loss {row['train_loss']:.4f}, validation reconstruction "
+                f"MSE {row['val_mse']:.4f} ({seconds:.1f} s)")
+        done_stage = epoch + 1 == config.epochs(stage)
+        run.save(model, state["opt"], stage=s + 1 if done_stage else s, epoch=0 if done_stage else epoch + 1)
+
+    if not run.layerwise_epochs(stages, config.epochs, len(x_train), config.batch_size, config.seed,
+                                start_stage=start_stage, start_epoch=start_epoch, stop_after=stop_after,
+                                begin_stage=begin_stage, train_batch=train_batch, end_epoch=end_epoch):
+        return PretrainResult(model.eval(), run.log, {})
 
     log = run.log
     final = log[-1] if log else {}

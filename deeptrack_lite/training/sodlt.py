@@ -25,7 +25,6 @@ from ..crops import crop_and_resize
 from ..data.synthetic import synthetic_benchmark
 from ..errors import DataError
 from ..features.backbones import backbone as load_backbone
-from ..models.seeded import reset_parameters
 from ..models.sodlt import ObjectnessHead, box_from_map, map_iou, objectness_loss, save_sodlt, to_region, trunk_features
 from .run import ResumableRun
 
@@ -165,56 +164,27 @@ def pretrain_sodlt(config: SODLTPretrainConfig = SODLTPretrainConfig(), out_dir=
                        device=device, resume=resume, progress=progress, keep_checkpoint=keep_checkpoint)
     dev = run.device
     trunk = load_backbone("efficientnet_lite0", dev)
-    head = ObjectnessHead(width=config.width, map_size=config.map_size).to(dev)
-    reset_parameters(head, torch.Generator(device=dev).manual_seed(config.seed))
-    opt = torch.optim.Adam(head.parameters(), lr=config.lr)
-    start_epoch = 0
-    ckpt = run.restore(head)
-    if ckpt is not None:
-        start_epoch = int(ckpt["epoch"])
-        opt.load_state_dict(ckpt["optimizer"])
-        run.say(f"resuming from {run.checkpoint}: epoch {start_epoch}")
+    head = ObjectnessHead(width=config.width, map_size=config.map_size)
+    opt, start_epoch = run.start_model(head, config.lr, config.seed)
 
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=config.n_train + config.n_val, desc="rendering samples and trunk features", unit="crop",
-                   leave=False)
+    bar = run.sample_bar(config.n_train + config.n_val, "regions")
     train = objectness_samples(config.n_train, config.variants, config, config.seed, trunk, progress=bar)
     val = objectness_samples(config.n_val, (config.val_variant,), config, config.seed + 1, trunk, progress=bar)
     if bar is not None:
         bar.close()
 
-    epochs_run = 0
-    for epoch in range(start_epoch, config.epochs):
-        if stop_after is not None and epochs_run >= stop_after:
-            return SODLTPretrainResult(head.eval(), run.log, {})
-        run.start_unit()
-        gen = torch.Generator(device="cpu").manual_seed(config.seed * 1_000_003 + epoch)
-        order = torch.randperm(len(train), generator=gen)
-        batches = range(0, len(order), config.batch_size)
-        if progress:
-            from tqdm.auto import tqdm
-            batches = tqdm(batches, desc=f"epoch {epoch + 1}/{config.epochs}", unit="batch", leave=False)
-        head.train()
-        total, count = 0.0, 0
-        for i in batches:
-            idx = order[i:i + config.batch_size]
-            loss = objectness_loss(head, train.low[idx].to(dev).float(), train.high[idx].to(dev).float(),
-                                   train.masks[idx].to(dev))
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total, count = total + float(loss.detach()) * len(idx), count + len(idx)
-        seconds = run.end_unit()
+    def batch_loss(idx):
+        return objectness_loss(head, train.low[idx].to(dev).float(), train.high[idx].to(dev).float(),
+                               train.masks[idx].to(dev))
+
+    def held_back() -> dict:
         scores = evaluate_objectness(head, val)
-        row = {"epoch": epoch + 1, "train_loss": total / count, "val_loss": scores["loss"],
-               "val_mask_iou": scores["mask_iou"], "val_box_iou": scores["box_iou"], "seconds": seconds}
-        run.log.append(row)
-        run.say(f"epoch {epoch + 1}: train loss {row['train_loss']:.4f}, held-back loss {row['val_loss']:.4f}, "
-                f"mask IoU {row['val_mask_iou']:.3f}, box IoU {row['val_box_iou']:.3f} ({seconds:.1f} s)")
-        run.save(head, opt, epoch=epoch + 1)
-        epochs_run += 1
+        return {"val_loss": scores["loss"], "val_mask_iou": scores["mask_iou"], "val_box_iou": scores["box_iou"]}
+
+    if not run.minibatch_epochs(head, opt, len(train), batch_loss, held_back, epochs=config.epochs,
+                                batch_size=config.batch_size, seed=config.seed, start_epoch=start_epoch,
+                                stop_after=stop_after):
+        return SODLTPretrainResult(head.eval(), run.log, {})
 
     final = run.log[-1] if run.log else {}
     variants = ", ".join(f"+{1000 * int(v)}" for v in config.variants)
