@@ -5,7 +5,8 @@
                             (--cuda: PyPI's CUDA build of torch instead, for a machine with an NVIDIA GPU)
     python3 make.py test    set up .venv and run every test, notebooks included, in fast mode (the browser tests
                             need a Chromium from the system's package manager; without one they are skipped, and
-                            this says so)
+                            this says so); --quick: the everyday subset, without the notebooks, the browser,
+                            Colab and VOT-toolkit tests and the tests marked slow
     python3 make.py links   write the repository URL of pyproject.toml ([project.urls] Repository) into the
                             README's Binder and Colab badges and every notebook's Colab install line (a fork
                             changes that one line, then runs this; --check only says what would change)
@@ -230,8 +231,17 @@ def find_chromium() -> str | None:
     return None
 
 
+#: what ``test --quick`` leaves out: the notebooks, the browser, Colab and VOT-toolkit tests, and the tests marked
+#: slow (training runs, clusters, whole benchmarks); CI runs everything
+QUICK = "not (notebook or browser or colab or vot_toolkit or slow)"
+
+
 def test(args: list[str]) -> int:
+    quick = "--quick" in args
+    args = [a for a in args if a != "--quick"]
     python, args = ensure_environment(args)
+    if quick:
+        args = ["-m", QUICK, *args]  # a later -m of the caller's takes over
     env = dict(os.environ, DEEPTRACK_FAST="1", MPLBACKEND="Agg")
     if find_chromium() is None:
         print(f"browser tests (JupyterLab widgets in Chromium) will be SKIPPED: no Chromium found; {CHROMIUM_HINT}", flush=True)

@@ -6,11 +6,14 @@ import sys
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from conftest import free_port, wait_for_http
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 def test_sigint_to_make_lab_shuts_jupyter_down_quietly(tmp_path):
     port = free_port()
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / "config"), JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
@@ -35,3 +38,19 @@ def test_sigint_to_make_lab_shuts_jupyter_down_quietly(tmp_path):
         raise AssertionError("JupyterLab still answers")
     except OSError:
         pass
+
+
+def test_quick_leaves_out_the_slow_kinds_of_test_and_a_later_marker_takes_over(monkeypatch):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_script", ROOT / "make.py")
+    make = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make)
+    ran = []
+    monkeypatch.setattr(make, "ensure_environment", lambda args: (Path(sys.executable), list(args)))
+    monkeypatch.setattr(make, "run_forwarding_signals", lambda command, **kw: ran.append(command) or 0)
+    assert make.test(["--quick", "-x"]) == 0 and make.test(["-k", "boxes"]) == 0
+    quick, full = ran
+    assert quick[3:] == ["-m", make.QUICK, "-x"] and full[3:] == ["-k", "boxes"]
+    for marker in ("notebook", "browser", "colab", "vot_toolkit", "slow"):
+        assert marker in make.QUICK
