@@ -168,15 +168,6 @@ def prefill(results_dir, dataset, trackers=None, *, source=None) -> Prefill:
     return out
 
 
-def _code_only(run: dict, spec, sequence) -> str | None:
-    """The code fingerprint the code here has for ``run``'s tracker when that is all that makes the shipped run
-    stale (every other setting matches); None otherwise (fresh, or made with other settings)."""
-    want = run_settings(spec, sequence, 0)
-    info = run["info"]
-    others_match = all(info.get(k) == v for k, v in want.items() if k != "code")
-    return want["code"] if others_match and info.get("code") != want["code"] else None
-
-
 @dataclass
 class ProbeOutcome:
     """What :func:`confirm_by_probe` found, per tracker whose shipped runs were stale by their code alone."""
@@ -207,11 +198,14 @@ def confirm_by_probe(trackers, shipped: dict, probe: str, datasets: dict, work_d
                 if run is None:
                     other = True
                     continue
-                if _misfit(run, spec, seq) is None:
+                want = run_settings(spec, seq, 0)
+                if settings_mismatch(run["info"], want) is None:
                     continue
-                code = _code_only(run, spec, seq)
-                other = other or code is None
-                codes.add(code)
+                # stale by its code alone: every other setting matches
+                if settings_mismatch(run["info"], dict(want, code=run["info"].get("code"))) is None:
+                    codes.add(want["code"])
+                else:
+                    other = True
         if other:
             out.other.append(spec.label)
         elif codes:

@@ -251,10 +251,8 @@ def stored_trajectory_problem(path, sequence, settings: dict) -> str | None:
 def write_trajectory_result(path, run, settings: dict) -> Path:
     """Store a VOT run: its settings record first, then the trajectory (:func:`~deeptrack_lite.evaluation.vot.
     write_trajectory`, times, then codes and regions)."""
-    from ..fileio import make_folder
     from .vot import write_trajectory
 
-    make_folder(Path(path).parent)
     write_text(trajectory_info_path(path), json.dumps(settings, indent=1) + "\n")
     return write_trajectory(path, run)
 
