@@ -6,13 +6,14 @@
     python3 make.py test    set up .venv and run every test, notebooks included, in fast mode (the browser tests
                             need a Chromium from the system's package manager; without one they are skipped, and
                             this says so); --quick: the everyday subset, without the notebooks, the browser,
-                            Colab and VOT-toolkit tests and the tests marked slow
+                            Colab and VOT-toolkit tests and the tests marked slow. Two CPUs or more: two
+                            pytest-xdist workers share them
     python3 make.py links   write the repository URL of pyproject.toml ([project.urls] Repository) into the
                             README's Binder and Colab badges and every notebook's Colab install line (a fork
                             changes that one line, then runs this; --check only says what would change)
 
     python3 make.py lock    write locks/lab.txt again from pyproject.toml (needs the network; run it after changing
-                            a version there, and commit both)
+                            a version there, and commit both); it keeps the pins it can, --upgrade moves them all
 
 Extra arguments go to JupyterLab or pytest, e.g. ``python3 make.py lab --no-browser`` or
 ``python3 make.py test -k boxes``. The environment is reinstalled only when pyproject.toml, the lock or the torch build asked for changes.
@@ -130,15 +131,22 @@ def ensure_environment(args: list[str] = ()) -> tuple[Path, list[str]]:
 
 def lock(args: list[str]) -> int:
     """Write locks/lab.txt: the `lab` and `test` extras resolved for Python 3.11+ on Linux, macOS and Windows (uv's
-    universal resolution), without torch (make.py installs the build the machine needs) nor PyTorch's CUDA runtime."""
+    universal resolution), without torch (make.py installs the build the machine needs) nor PyTorch's CUDA runtime.
+    The pins already in the lock are kept where pyproject.toml still allows them, so adding one package adds it and
+    what it needs and moves nothing else; ``--upgrade`` resolves every package to its newest allowed version."""
     import tempfile
 
     tools = Path(tempfile.mkdtemp(prefix="deeptrack-lock-"))  # uv beside, not inside, the environment it locks
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--target", str(tools), UV], check=True)
     uv = next(p for p in (tools / "bin" / "uv", tools / "bin" / "uv.exe") if p.exists())
     extras = [arg for extra in EXTRAS.split(",") for arg in ("--extra", extra)]
-    compile_ = [str(uv), "pip", "compile", "pyproject.toml", *extras, "--universal", "--python-version", "3.11", "--index-url", PYPI, "--no-header", "--quiet"]
-    text = subprocess.run(compile_, capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    resolved = tools / "lab.txt"  # uv prefers the versions an existing output file pins
+    if LOCK.exists() and "--upgrade" not in args:
+        shutil.copy(LOCK, resolved)
+    compile_ = [str(uv), "pip", "compile", "pyproject.toml", *extras, "--universal", "--python-version", "3.11",
+                "--index-url", PYPI, "--no-header", "--quiet", "--output-file", str(resolved)]
+    subprocess.run(compile_, capture_output=True, text=True, check=True, cwd=ROOT)
+    text = resolved.read_text(encoding="utf-8")
     shutil.rmtree(tools, ignore_errors=True)
     cuda = sorted({_block_name(line) for line in text.splitlines() if CUDA_ONLY.match(_block_name(line))})
     kept = _drop_blocks(text, {"torch", *cuda})
@@ -236,13 +244,35 @@ def find_chromium() -> str | None:
 QUICK = "not (notebook or browser or colab or vot_toolkit or slow)"
 
 
+def available_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # no affinity on macOS and Windows
+        return os.cpu_count() or 1
+
+
+def test_workers(args: list[str], cpus: int) -> tuple[list[str], dict]:
+    """pytest-xdist arguments and environment for ``args``: two workers when the machine has two CPUs or more and
+    the caller chose none (``-n``), each with half the CPUs for its torch and OpenCV threads. Two processes that
+    each run two threads on two cores slow each other several times; two of one thread each finish the suite in
+    about half the time, because much of it waits (kernels starting, pip, Chromium) or runs one thread anyway.
+    Tests are handed out as workers free up (``worksteal``): the notebooks take minutes, most tests a second."""
+    chosen = any(a.startswith(("-n", "--numprocesses", "--dist")) or a == "no:xdist" for a in args)
+    if chosen or cpus < 2:
+        return list(args), {}
+    workers = 2
+    threads = os.environ.get("DEEPTRACK_THREADS") or str(max(1, cpus // workers))  # the user's setting wins
+    return ["-n", str(workers), "--dist", "worksteal", *args], {"DEEPTRACK_THREADS": threads}
+
+
 def test(args: list[str]) -> int:
     quick = "--quick" in args
     args = [a for a in args if a != "--quick"]
     python, args = ensure_environment(args)
     if quick:
         args = ["-m", QUICK, *args]  # a later -m of the caller's takes over
-    env = dict(os.environ, DEEPTRACK_FAST="1", MPLBACKEND="Agg")
+    args, worker_env = test_workers(args, available_cpus())
+    env = dict(os.environ, DEEPTRACK_FAST="1", MPLBACKEND="Agg", **worker_env)
     if find_chromium() is None:
         print(f"browser tests (JupyterLab widgets in Chromium) will be SKIPPED: no Chromium found; {CHROMIUM_HINT}", flush=True)
     return run_forwarding_signals([str(python), "-m", "pytest", *args], cwd=ROOT, env=env)

@@ -47,6 +47,18 @@ def pytest_configure(config):
                                        "left out of `python3 make.py test --quick`")
 
 
+#: the marks of tests that take from half a minute to two: on several workers (``make.py test`` runs two) they start
+#: first, so that no worker is left with one of them after the others have finished everything else
+LONG_FIRST = ("colab", "notebook", "browser", "vot_toolkit", "slow")
+
+
+def pytest_collection_modifyitems(config, items):
+    if getattr(config.option, "numprocesses", None):  # pytest-xdist; a serial run keeps the files' order
+        def rank(item):
+            return next((i for i, mark in enumerate(LONG_FIRST) if item.get_closest_marker(mark)), len(LONG_FIRST))
+        items.sort(key=rank)  # stable: every worker collects the same order, as xdist requires
+
+
 @pytest.fixture(scope="session")
 def package_index():
     """Skips the test where the package index (``PIP_INDEX_URL``, else PyPI) does not answer: the tests that

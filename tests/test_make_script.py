@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import free_port, wait_for_http
+from conftest import free_port, load_make_script, wait_for_http
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,8 +49,21 @@ def test_quick_leaves_out_the_slow_kinds_of_test_and_a_later_marker_takes_over(m
     ran = []
     monkeypatch.setattr(make, "ensure_environment", lambda args: (Path(sys.executable), list(args)))
     monkeypatch.setattr(make, "run_forwarding_signals", lambda command, **kw: ran.append(command) or 0)
+    monkeypatch.setattr(make, "available_cpus", lambda: 1)  # one worker: the arguments pass unchanged
     assert make.test(["--quick", "-x"]) == 0 and make.test(["-k", "boxes"]) == 0
     quick, full = ran
     assert quick[3:] == ["-m", make.QUICK, "-x"] and full[3:] == ["-k", "boxes"]
     for marker in ("notebook", "browser", "colab", "vot_toolkit", "slow"):
         assert marker in make.QUICK
+
+
+def test_two_or_more_cpus_run_the_tests_on_two_workers_that_share_the_cpus(monkeypatch):
+    make = load_make_script()
+    monkeypatch.delenv("DEEPTRACK_THREADS", raising=False)
+    assert make.test_workers(["-x"], 2) == (["-n", "2", "--dist", "worksteal", "-x"], {"DEEPTRACK_THREADS": "1"})
+    assert make.test_workers([], 8)[1] == {"DEEPTRACK_THREADS": "4"}
+    assert make.test_workers(["-x"], 1) == (["-x"], {})  # one CPU: one process, as before
+    for chosen in (["-n", "4"], ["-n4"], ["--numprocesses=3"], ["-p", "no:xdist"], ["--dist", "load"]):
+        assert make.test_workers(chosen, 2) == (chosen, {})  # the caller's choice is left alone
+    monkeypatch.setenv("DEEPTRACK_THREADS", "2")
+    assert make.test_workers([], 2)[1] == {"DEEPTRACK_THREADS": "2"}  # and so is the user's thread count
