@@ -221,7 +221,8 @@ def test_hard_negatives_check():
     from deeptrack_lite.online import hard_negative_mining
 
     assert ex.check_hard_negatives(lambda s, n: hard_negative_mining(lambda x: x, torch.as_tensor(s), n).numpy())
-    assert ex.check_hard_negatives(lambda s, n: np.argsort(s)[-n:])
+    assert ex.check_hard_negatives(lambda s, n: np.argsort(s)[::-1][:n])
+    assert "-0 is 0" in str(ex.check_hard_negatives(lambda s, n: np.argsort(s)[-n:]))  # right unless n is 0
     assert "easiest" in str(ex.check_hard_negatives(lambda s, n: np.argsort(s)[:n]))
     assert "indices" in str(ex.check_hard_negatives(lambda s, n: np.sort(s)[-n:]))
 
@@ -350,3 +351,50 @@ def test_correlation_exercises_name_the_usual_mistakes():
     assert "one denominator" in str(ex.check_filter_response(variant(shared=False)))
     assert "add lam" in str(ex.check_filter_response(variant(lam_on=False)))
     assert "real part" in str(ex.check_filter_response(variant(real=False)))
+
+
+# a function that returns its teaching case's answer whatever it is given: each must fail on the varied cases
+HARD_CODED = {
+    "precision_at": lambda errors, threshold: 4 / 7,
+    "sample_labels": lambda ious: np.array([0, 0, 0, -1, -1, -1, 1, 1]),
+    "hard_negatives": lambda scores, n: np.array([3, 5, 1]),
+    "box_deltas": lambda box, target: np.array([0.3, 0.1, np.log(1.2), np.log(1.5)]),
+    "target_score": lambda scores, boxes, k: (2.5, np.array([11.0, 11.0, 32 / 3, 32 / 3])),
+    "vot_resets": lambda overlaps, skip: ([0, 7, 13], [2, 8, 14]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HARD_CODED))
+def test_a_hard_coded_teaching_answer_fails_and_the_solution_passes_on_any_seed(name):
+    from deeptrack_lite.course import solutions
+
+    check = solutions.CHECKS[name][1]
+    result = check(HARD_CODED[name])
+    assert not result.passed and "right on the example above, but not on" in str(result), str(result)
+    for seed in range(5):  # the grader's hidden cases are other seeds
+        assert check(getattr(solutions, name), seed=seed).passed, (name, seed)
+    assert "further cases" in str(check(getattr(solutions, name)))
+
+
+def test_varied_cases_hold_the_edge_cases_and_differ_by_seed():
+    assert ex._vot_reset_cases(np.random.default_rng(0))[0][0].size == 0  # an empty sequence
+    assert ex._label_cases(np.random.default_rng(0))[0][0].size == 0
+    assert any((b[:2] == 0).all() for b, _ in ex._box_delta_cases(np.random.default_rng(0)))  # at the image border
+    ties = ex._hard_negative_cases(np.random.default_rng(0))[2][0]
+    assert len(set(ties.tolist())) < len(ties)
+    a, b = ex._precision_cases(np.random.default_rng(0)), ex._precision_cases(np.random.default_rng(1))
+    assert any(len(x[0]) != len(y[0]) or not np.array_equal(x[0], y[0]) for x, y in zip(a[3:], b[3:]))
+
+
+def test_a_wrong_answer_on_a_varied_case_is_shown_with_the_case():
+    # right on the teaching case (its n is 3) but only ever returns 3 indices
+    result = ex.check_hard_negatives(lambda s, n: np.argsort(s)[::-1][:3])
+    assert not result.passed and "n = " in str(result) and "expected" in str(result)
+    raising = ex.check_vot_resets(lambda o, skip: solutions_vot(o, skip) if len(o) else o[0])
+    assert not raising.passed and "on overlaps [] with skip 5: your function raised IndexError" in str(raising)
+
+
+def solutions_vot(overlaps, skip):
+    from deeptrack_lite.course.solutions import vot_resets
+
+    return vot_resets(overlaps, skip)

@@ -54,6 +54,46 @@ def _attempt(name: str, fn, args: tuple, expected: str):
     return got, None
 
 
+def _copied(args: tuple) -> tuple:
+    return tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
+
+
+def _shown(value) -> str:
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_shown(v) for v in value) + ")"
+    array = np.asarray(value)
+    if array.dtype == object:
+        return repr(value)
+    return np.array2string(array, precision=3, separator=", ") if array.ndim else f"{float(array):.4g}"
+
+
+def _varied(name: str, fn, cases, reference, agrees, describe, success: str, expected=_shown) -> CheckResult:
+    """Try ``fn`` on more cases than the teaching one and compare it with ``reference`` (the package's own answer):
+    ``cases`` holds argument tuples (the edge cases, then cases drawn at random), ``agrees(got, want, *args)`` says
+    whether an answer is right, ``describe(*args)`` names a case in a message. A function that returns the teaching
+    case's answer whatever it is given fails here. Returns the failed result of the first disagreement, or a
+    passed one that adds ``success`` (what the teaching case shows) to how many cases agreed."""
+    for args in cases:
+        want = reference(*_copied(args))
+        got, failed = _attempt(name, fn, _copied(args), "return an answer for every input")
+        if failed is not None:
+            failed.messages[0] = f"on {describe(*args)}: {failed.messages[0]}"
+            return failed
+        try:
+            right = bool(agrees(got, want, *args))
+        except Exception:  # an answer of the wrong kind (a shape, a type): not right
+            right = False
+        if not right:
+            return CheckResult(name, False, [f"right on the example above, but not on {describe(*args)}: expected "
+                                             f"{expected(want)}, got {_shown(got) if got is not None else None}"])
+    return CheckResult(name, True, [success, f"and right on {len(cases)} further cases, edge cases among them"])
+
+
+#: how many cases each check draws at random beyond its teaching case and edge cases; a grader passes its own seed
+VARIED_CASES = 10
+
+
+
 # ------------------------------------------------------------------------- notebook 00: welcome
 def check_box_center(fn) -> CheckResult:
     """Exercise: ``fn(box) -> (cx, cy)`` for an (x, y, w, h) box, with OTB's pixel-center convention."""
@@ -78,8 +118,21 @@ def check_box_center(fn) -> CheckResult:
     return CheckResult(name, True, ["your centers match OTB's for all test boxes"])
 
 
-def check_precision_at(fn) -> CheckResult:
+def _precision_cases(rng) -> list:
+    cases = [(np.array([7.0]), 7), (np.array([np.inf, np.inf]), 20), (np.array([0.0, 10.0, 10.0, np.nan, 30.0]), 10)]
+    for _ in range(VARIED_CASES):
+        threshold = int(rng.choice([5, 10, 20, 30, 50]))
+        errors = np.round(rng.exponential(threshold, int(rng.integers(1, 30))), 1)
+        errors[rng.random(len(errors)) < 0.2] = threshold  # ties at the threshold
+        errors[rng.random(len(errors)) < 0.1] = np.inf     # lost frames
+        cases.append((errors, threshold))
+    return cases
+
+
+def check_precision_at(fn, *, seed: int = 0) -> CheckResult:
     """Exercise: ``fn(center_errors, threshold) -> fraction of frames with error <= threshold``."""
+    from .solutions import precision_at
+
     name = "precision at a threshold"
     errors = np.array([0.0, 5.0, 19.9, 20.0, 20.1, 50.0, np.inf])
     got, failed = _attempt(name, fn, (errors.copy(), 20), "return a fraction between 0 and 1")
@@ -88,7 +141,10 @@ def check_precision_at(fn) -> CheckResult:
     got = float(np.asarray(got))
     want = 4 / 7
     if np.isclose(got, want):
-        return CheckResult(name, True, ["4 of these 7 frames lie within 20 px: 0.571, as OTB counts"])
+        cases = _precision_cases(np.random.default_rng(seed))
+        return _varied(name, fn, cases, precision_at, lambda g, w, *a: np.isclose(float(np.asarray(g)), w),
+                       lambda e, t: f"errors {_shown(e)} at {t} px",
+                   "4 of these 7 frames lie within 20 px: 0.571, as OTB counts")
     if np.isclose(got, 3 / 7):
         return CheckResult(name, False, ["you got 3/7: a frame exactly 20 px off counts as precise in OTB (error <= threshold, not <)"])
     if np.isclose(got, 4):
@@ -125,8 +181,19 @@ def check_ssd_map(fn) -> CheckResult:
     return CheckResult(name, False, [f"at row 0, column 0 expected {want[0, 0]:.4f}, got {got[0, 0]:.4f}"])
 
 
-def check_sample_labels(fn) -> CheckResult:
+def _label_cases(rng) -> list:
+    cases = [(np.array([]),), (np.array([0.3, 0.7]),), (np.array([0.0, 1.0, 0.5]),)]
+    for _ in range(VARIED_CASES):
+        ious = np.round(rng.random(int(rng.integers(1, 25))), 2)
+        ious[rng.random(len(ious)) < 0.2] = rng.choice([0.3, 0.7])  # the bounds themselves
+        cases.append((ious,))
+    return cases
+
+
+def check_sample_labels(fn, *, seed: int = 0) -> CheckResult:
     """Exercise: ``fn(ious) -> labels``: 1 for IoU >= 0.7 (object), 0 for IoU <= 0.3 (background), -1 otherwise."""
+    from .solutions import sample_labels
+
     name = "labelling samples for tracking-by-detection"
     ious = np.array([0.0, 0.29, 0.3, 0.31, 0.5, 0.69, 0.7, 0.95])
     want = np.array([0, 0, 0, -1, -1, -1, 1, 1])
@@ -137,7 +204,11 @@ def check_sample_labels(fn) -> CheckResult:
     if got.shape != want.shape:
         return CheckResult(name, False, [f"return one label per sample ({len(ious)}), got {got.size}"])
     if np.array_equal(got, want):
-        return CheckResult(name, True, ["ambiguous samples (0.3 < IoU < 0.7) are left out of training, as MDNet and DLT do"])
+        cases = _label_cases(np.random.default_rng(seed))
+        return _varied(name, fn, cases, sample_labels,
+                       lambda g, w, *a: np.array_equal(np.asarray(g).reshape(-1), np.asarray(w).reshape(-1)),
+                       lambda ious: f"IoUs {_shown(ious)}",
+                   "ambiguous samples (0.3 < IoU < 0.7) are left out of training, as MDNet and DLT do")
     wrong = [f"IoU {i:.2f}: expected {w}, got {g}" for i, w, g in zip(ious, want, got) if w != g]
     hints = []
     if got[2] != 0 or got[6] != 1:
@@ -404,9 +475,27 @@ def check_distractor_share(fn) -> CheckResult:
 
 
 # --------------------------------------------------------------------------- notebook 05: MDNet
-def check_hard_negatives(fn) -> CheckResult:
+def _hard_negative_cases(rng) -> list:
+    cases = [(np.array([1.0, -2.0, 0.5]), 3), (np.array([0.3, 0.9]), 0), (np.array([2.0, 1.0, 2.0, -1.0, 1.0]), 2)]
+    for _ in range(VARIED_CASES):
+        scores = np.round(rng.normal(0, 2, int(rng.integers(1, 40))), 1)  # rounded: ties happen
+        cases.append((scores, int(rng.integers(1, len(scores) + 1))))
+    return cases
+
+
+def _the_hardest(got, want, scores, n) -> bool:
+    """Any n distinct indices whose scores are the n highest (with ties, several answers are right)."""
+    got = np.asarray(got).reshape(-1)
+    if got.size != n or (n and got.dtype.kind not in "iu") or len(set(got.tolist())) != n:
+        return False
+    return np.array_equal(np.sort(scores[got.astype(int)]), np.sort(scores[np.asarray(want, dtype=int)]))
+
+
+def check_hard_negatives(fn, *, seed: int = 0) -> CheckResult:
     """Exercise: ``fn(scores, n) -> indices`` of the ``n`` negatives the classifier rates most object-like
     (MDNet's hard negative mining keeps the highest scores of a pool of negatives)."""
+    from .solutions import hard_negatives
+
     name = "hard negative mining: the n most object-like negatives"
     scores = np.array([-3.0, 0.5, -0.2, 2.0, -5.0, 1.1, -1.0, 0.0])
     got, failed = _attempt(name, fn, (scores.copy(), 3), "return the indices (positions) of the chosen negatives")
@@ -417,16 +506,34 @@ def check_hard_negatives(fn) -> CheckResult:
         return CheckResult(name, False, ["those are the scores; return the indices of the negatives, e.g. with np.argsort"])
     chosen = set(int(i) for i in got)
     if chosen == {3, 5, 1}:
-        return CheckResult(name, True, ["negatives 3, 5 and 1 look most like the target: the ones worth training on"])
+        cases = _hard_negative_cases(np.random.default_rng(seed))
+        result = _varied(name, fn, cases, hard_negatives, _the_hardest, lambda s, n: f"n = {n} of the scores {_shown(s)}",
+                         "negatives 3, 5 and 1 look most like the target: the ones worth training on",
+                         expected=lambda w: f"{len(w)} distinct indices of the highest scores, such as {_shown(np.asarray(w))}")
+        if not result.passed and "not on n = 0 " in result.messages[0]:
+            result.messages.append("`[-n:]` keeps every index when n is 0 (-0 is 0): take `np.argsort(scores)[::-1][:n]`")
+        return result
     if chosen == {4, 0, 6}:
         return CheckResult(name, False, ["those are the *easiest* negatives (lowest scores): the classifier already "
                                          "rejects them, training on them teaches it little"])
     return CheckResult(name, False, [f"expected the indices {{1, 3, 5}}, got {sorted(chosen)}"])
 
 
-def check_box_deltas(fn) -> CheckResult:
+def _box_delta_cases(rng) -> list:
+    cases = [(np.array([0.0, 0.0, 30.0, 20.0]), np.array([0.0, 0.0, 30.0, 20.0])),  # at the image's corner, no change
+             (np.array([0.0, 5.0, 8.0, 8.0]), np.array([0.0, 0.0, 4.0, 16.0]))]     # on the border, shrunk and grown
+    for _ in range(VARIED_CASES):
+        box = np.r_[rng.integers(0, 200, 2), rng.integers(4, 120, 2)].astype(float)
+        target = np.r_[box[:2] + rng.normal(0, 0.3, 2) * box[2:], box[2:] * np.exp(rng.normal(0, 0.3, 2))]
+        cases.append((box, np.round(np.maximum(target, [0, 0, 1, 1]), 1)))
+    return cases
+
+
+def check_box_deltas(fn, *, seed: int = 0) -> CheckResult:
     """Exercise: ``fn(box, target) -> (dx, dy, dw, dh)``, R-CNN's box-regression targets: centre offsets in
     units of the box's size, and log size ratios."""
+    from .solutions import box_deltas
+
     name = "box-regression targets (R-CNN parameterisation)"
     box, target = np.array([10.0, 20.0, 40.0, 20.0]), np.array([18.0, 17.0, 48.0, 30.0])
     got, failed = _attempt(name, fn, (box.copy(), target.copy()), "return four numbers (dx, dy, dw, dh)")
@@ -437,7 +544,11 @@ def check_box_deltas(fn) -> CheckResult:
         return CheckResult(name, False, [f"return four numbers, got {got.shape[0]}"])
     want = np.array([(42.0 - 30.0) / 40.0, (32.0 - 30.0) / 20.0, np.log(48 / 40), np.log(30 / 20)])
     if np.allclose(got, want, atol=1e-6):
-        return CheckResult(name, True, ["relative offsets and log ratios: one linear regressor serves every box size"])
+        cases = _box_delta_cases(np.random.default_rng(seed))
+        return _varied(name, fn, cases, box_deltas,
+                       lambda g, w, *a: np.allclose(np.asarray(g, dtype=float).reshape(-1), w, atol=1e-6),
+                       lambda b, tg: f"box {_shown(b)} and target {_shown(tg)}",
+                   "relative offsets and log ratios: one linear regressor serves every box size")
     msgs = []
     if np.allclose(got[:2], [(18 - 10) / 40, (17 - 20) / 20]):
         msgs.append("dx, dy: compare the box *centres* (x + w/2), not the top-left corners")
@@ -454,9 +565,27 @@ def check_box_deltas(fn) -> CheckResult:
     return CheckResult(name, False, msgs)
 
 
-def check_target_score(fn) -> CheckResult:
+def _target_score_cases(rng) -> list:
+    one = np.array([[5.0, 6.0, 7.0, 8.0]])
+    cases = [(np.array([-2.0]), one, 1), (np.array([1.0, -1.0]), np.vstack([one, one + 10]), 2)]
+    for _ in range(VARIED_CASES):
+        n = int(rng.integers(1, 30))
+        scores = rng.permutation(np.round(np.linspace(-5, 5, n) + rng.normal(0, 0.01, n), 3))  # no ties: one top k
+        boxes = np.c_[rng.integers(0, 300, (n, 2)), rng.integers(5, 80, (n, 2))].astype(float)
+        cases.append((scores, boxes, int(rng.integers(1, n + 1))))
+    return cases
+
+
+def _same_score_and_box(got, want, *args) -> bool:
+    return np.isclose(float(np.asarray(got[0])), want[0]) and \
+        np.allclose(np.asarray(got[1], dtype=float).reshape(-1), want[1])
+
+
+def check_target_score(fn, *, seed: int = 0) -> CheckResult:
     """Exercise: ``fn(scores, boxes, k) -> (score, box)``: MDNet's target score is the mean of the ``k`` best
     candidates' scores, and its state the mean of their boxes."""
+    from .solutions import target_score
+
     name = "target score and state from the top-k candidates"
     scores = np.array([0.2, 3.0, -1.0, 2.0, 2.5, -4.0])
     boxes = np.array([[0, 0, 10, 10], [10, 10, 10, 10], [50, 50, 10, 10], [12, 10, 12, 10], [11, 13, 10, 12],
@@ -481,7 +610,10 @@ def check_target_score(fn) -> CheckResult:
         msgs.append(f"the box: expected {want_box.tolist()}")
     if msgs:
         return CheckResult(name, False, msgs)
-    return CheckResult(name, True, ["mean of the top 3: a score that one outlier cannot fake, and a smoother box"])
+    cases = _target_score_cases(np.random.default_rng(seed))
+    return _varied(name, fn, cases, target_score, _same_score_and_box,
+                   lambda s, b, k: f"k = {k} of the scores {_shown(s)} (boxes {_shown(b)})",
+                   "mean of the top 3: a score that one outlier cannot fake, and a smoother box")
 
 
 # ------------------------------------------------ notebook 06: evaluation (OTB, VOT, long-term)
@@ -530,10 +662,26 @@ def check_dataset_auc(fn) -> CheckResult:
     return CheckResult(name, False, [f"expected {want:.3f}, got {got:.3f}"])
 
 
-def check_vot_resets(fn) -> CheckResult:
+def _vot_reset_cases(rng) -> list:
+    cases = [(np.array([]), 5), (np.array([0.0, 0.0, 0.0, 0.0, 0.0]), 2), (np.array([0.5, 0.0]), 5),
+             (np.array([0.9, 0.8, 0.7]), 5)]  # empty; every frame lost; a failure on the last frame; none at all
+    for _ in range(VARIED_CASES):
+        overlaps = np.round(rng.random(int(rng.integers(1, 40))), 2)
+        overlaps[rng.random(len(overlaps)) < 0.2] = 0.0
+        cases.append((overlaps, int(rng.integers(1, 7))))
+    return cases
+
+
+def _same_resets(got, want, *args) -> bool:
+    return (sorted(int(v) for v in got[0]), sorted(int(v) for v in got[1])) == (list(want[0]), list(want[1]))
+
+
+def check_vot_resets(fn, *, seed: int = 0) -> CheckResult:
     """Exercise: ``fn(overlaps, skip) -> (starts, failures)``: VOT's reset rule on the overlaps a tracker would
     reach on every frame. Start on frame 0; after a start, the first frame with overlap 0 is a failure, and the
     next start is ``skip`` frames after it; frames in between are neither."""
+    from .solutions import vot_resets
+
     name = "VOT's reset rule"
     overlaps = np.array([1.0, 0.8, 0.0, 0.5, 0.0, 0.6, 0.7, 0.9, 0.0, 0.4, 0.3, 0.2, 0.5, 0.6, 0.0, 0.7])
     want = ([0, 7, 13], [2, 8, 14])  # frame 4's zero lies in the skipped frames; frame 7 starts, so cannot fail
@@ -545,7 +693,9 @@ def check_vot_resets(fn) -> CheckResult:
     except (TypeError, ValueError, IndexError):
         return CheckResult(name, False, ["return two lists: the frames where the tracker starts, and where it fails"])
     if got == want:
-        return CheckResult(name, True, ["a start frame cannot fail, and skipped frames do not count"])
+        cases = _vot_reset_cases(np.random.default_rng(seed))
+        return _varied(name, fn, cases, vot_resets, _same_resets, lambda o, s: f"overlaps {_shown(o)} with skip {s}",
+                   "a start frame cannot fail, and skipped frames do not count")
     if 4 in got[1]:
         return CheckResult(name, False, ["frame 4 lies in the 5 frames skipped after the failure at frame 2: the tracker "
                                          "is not running there, so it cannot fail"])
