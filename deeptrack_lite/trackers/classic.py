@@ -30,7 +30,8 @@ from ..motion import meanshift as ms
 from ..online import SampleMemory, train_binary_classifier
 from ..runtime import host_float64
 from .base import Tracker, register_tracker
-from .common import ObservationMapMixin, ParticleTrackerBase
+from .observation_map import ObservationMapMixin
+from .particle_tracker import ParticleTrackerBase
 
 
 # ---------------------------------------------------------------------------------------------- generative

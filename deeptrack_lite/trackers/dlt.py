@@ -25,7 +25,8 @@ from ..models.seeded import default_init_, reset_parameters
 from ..runtime import adam, host_float64
 from ..online import SampleMemory, train_binary_classifier
 from .base import register_tracker
-from .common import ObservationMapMixin, ParticleTrackerBase
+from .observation_map import ObservationMapMixin
+from .particle_tracker import ParticleTrackerBase
 
 
 REPRESENTATIONS = ("sdae", "dbn")

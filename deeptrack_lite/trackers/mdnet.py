@@ -29,7 +29,7 @@ from ..models.seeded import dropout_off, use_generator
 from ..runtime import adam
 from ..online import SampleMemory, train_binary_classifier
 from .base import Tracker, register_tracker
-from .common import ObservationMapMixin
+from .observation_map import ObservationMapMixin
 
 
 @register_tracker("mdnet", "MDNet: shared layers trained multi-domain off-line, a new fc6 branch fine-tuned online "

@@ -1,26 +1,10 @@
-"""Base classes the trackers share (the classic ones, DLT and MDNet): candidate-map drawing and the particle
-filter's set-up. Library code, like :mod:`.base`; the trackers import them from here."""
+"""The base class of the trackers whose candidates come from the particle filter (IVT, the colour particle filter,
+DLT and its family): the filter's parameters, its construction, and the diagnostics it records. It extends the
+protocol of :mod:`.base`."""
 from __future__ import annotations
 
-import numpy as np
-
-from ..crops import image_size
-from ..features.sampling import translation_grid
 from ..motion.particle_filter import ParticleFilter
 from .base import Tracker
-
-
-class ObservationMapMixin:
-    """Trackers whose observation model can be drawn as a map: the score of a box of the current size
-    centered at every point of a grid around the current box (notebook 01 puts the maps side by side)."""
-
-    MAP_KIND = "score"
-
-    def observation_map(self, image, radius: float = 1.0, step: float = 3.0):
-        """(xs, ys, values, kind) for the current box; ``kind`` says what the values are."""
-        xs, ys, boxes = translation_grid(self.last_box, image_size(image), radius=radius, step=step)
-        values = self._observe(image, boxes)
-        return xs, ys, np.asarray(values, dtype=np.float64).reshape(len(ys), len(xs)), self.MAP_KIND
 
 
 class ParticleTrackerBase(Tracker):
@@ -47,4 +31,4 @@ class ParticleTrackerBase(Tracker):
                               ess=self.pf.history[-1]["ess"], resampled=self.pf.history[-1]["resampled"])
 
 
-__all__ = ["ObservationMapMixin", "ParticleTrackerBase"]
+__all__ = ["ParticleTrackerBase"]
