@@ -55,7 +55,8 @@ def _attempt(name: str, fn, args: tuple, expected: str):
 
 
 def _copied(args: tuple) -> tuple:
-    return tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
+    return tuple(a.copy() if isinstance(a, np.ndarray) else [x.copy() for x in a] if isinstance(a, list) else a
+                 for a in args)
 
 
 def _shown(value) -> str:
@@ -87,6 +88,11 @@ def _varied(name: str, fn, cases, reference, agrees, describe, success: str, exp
             return CheckResult(name, False, [f"right on the example above, but not on {describe(*args)}: expected "
                                              f"{expected(want)}, got {_shown(got) if got is not None else None}"])
     return CheckResult(name, True, [success, f"and right on {len(cases)} further cases, edge cases among them"])
+
+
+def _same_array(got, want, *args) -> bool:
+    got = np.asarray(got, dtype=np.float64)
+    return got.shape == np.shape(want) and np.allclose(got, want)
 
 
 #: how many cases each check draws at random beyond its teaching case and edge cases; a grader passes its own seed
@@ -155,9 +161,21 @@ def check_precision_at(fn, *, seed: int = 0) -> CheckResult:
 
 
 # --------------------------------------------------- notebook 01: generative and discriminative
-def check_ssd_map(fn) -> CheckResult:
+def _ssd_cases(rng) -> list:
+    window = rng.random((4, 5))
+    cases = [(window, window.copy()), (window, window[1:2, 2:3].copy())]  # as big as the window (one value); one pixel
+    for _ in range(VARIED_CASES):
+        H, W = rng.integers(2, 12, 2)
+        h, w = rng.integers(1, H + 1), rng.integers(1, W + 1)
+        cases.append((rng.random((H, W)), rng.random((h, w))))
+    return cases
+
+
+def check_ssd_map(fn, *, seed: int = 0) -> CheckResult:
     """Exercise: ``fn(window, template) -> map`` of the mean squared difference of the template at every
     position where it fits entirely inside the window (map shape (H - h + 1, W - w + 1))."""
+    from .solutions import ssd_map
+
     name = "reconstruction error (SSD) map"
     rng = np.random.default_rng(1)
     window = rng.random((9, 11))
@@ -172,7 +190,9 @@ def check_ssd_map(fn) -> CheckResult:
                                          f"{want.shape} for a 9x11 window and a 3x4 template, got {got.shape}"])
     if np.allclose(got, want):
         iy, ix = np.unravel_index(np.argmin(got), got.shape)
-        return CheckResult(name, True, [f"its minimum (0) sits where the template was cut from: row {iy}, column {ix}"])
+        return _varied(name, fn, _ssd_cases(np.random.default_rng(seed)), ssd_map, _same_array,
+                       lambda win, tpl: f"a {win.shape[0]}x{win.shape[1]} window and a {tpl.shape[0]}x{tpl.shape[1]} template",
+                       f"its minimum (0) sits where the template was cut from: row {iy}, column {ix}")
     if np.allclose(got, want * template.size):
         return CheckResult(name, False, ["you summed the squared differences: divide by the number of pixels, so the "
                                          "error does not grow with the template's size"])
@@ -219,8 +239,21 @@ def check_sample_labels(fn, *, seed: int = 0) -> CheckResult:
 
 
 # -------------------------------------------------- notebook 02: particle filter and mean shift
-def check_systematic_resample(fn) -> CheckResult:
+def _resample_cases(rng) -> list:
+    """Weights and offsets that are multiples of a power of two: the cumulative sums and the pointers are exact, so
+    a pointer on a boundary is on it in any summation order."""
+    cases = [(np.array([1.0]), 0.5), (np.array([0.25, 0.25, 0.25, 0.25]), 0.0), (np.array([0.0, 1.0, 0.0, 0.0]), 0.125)]
+    for _ in range(VARIED_CASES):
+        n = int(2 ** rng.integers(1, 5))
+        ticks = rng.multinomial(4 * n, np.full(n, 1 / n))  # weights in quarters of 1/N: zeros happen
+        cases.append((ticks / (4.0 * n), int(rng.integers(0, 4)) / (4.0 * n)))
+    return cases
+
+
+def check_systematic_resample(fn, *, seed: int = 0) -> CheckResult:
     """Exercise: ``fn(weights, u) -> indices`` for systematic resampling with offset ``u`` in [0, 1/N)."""
+    from .solutions import systematic_resample
+
     name = "systematic resampling"
     weights = np.array([0.125, 0.5, 0.0625, 0.3125])  # exact in binary: no rounding at the boundaries
     u = 0.1875
@@ -233,8 +266,10 @@ def check_systematic_resample(fn) -> CheckResult:
     if got.size != 4:
         return CheckResult(name, False, [f"return exactly N = 4 indices (one per new particle), got {got.size}"])
     if np.array_equal(np.sort(got), want):
-        return CheckResult(name, True, [f"indices {want.tolist()}: the heavy particle 1 is copied twice, the light particle 0 "
-                                        "is dropped"])
+        return _varied(name, fn, _resample_cases(np.random.default_rng(seed)), systematic_resample,
+                       lambda g, w, *a: np.array_equal(np.sort(np.asarray(g).reshape(-1)), np.sort(w)),
+                       lambda w, u: f"weights {_shown(w)} and u = {u}",
+                       f"indices {want.tolist()}: the heavy particle 1 is copied twice, the light particle 0 is dropped")
     if np.array_equal(np.sort(got), np.searchsorted(cumulative, np.arange(4) / 4)):
         return CheckResult(name, False, ["you ignored the offset u: the points are u + k/N for k = 0..N-1"])
     if np.array_equal(np.sort(got), np.searchsorted(cumulative, u + np.arange(4) / 4, side="right")):
@@ -290,8 +325,17 @@ def check_masking_noise(fn) -> CheckResult:
     return CheckResult(name, True, [f"{frac:.1%} of the values masked; the rest untouched"])
 
 
-def check_kl_sparsity(fn) -> CheckResult:
+def _kl_cases(rng) -> list:
+    cases = [(np.array([[0.05]]), 0.05), (np.array([[0.5, 0.5], [0.5, 0.5]]), 0.1)]  # one unit at rho: 0; a tie
+    for _ in range(VARIED_CASES):
+        cases.append((rng.uniform(0.01, 0.99, tuple(rng.integers(1, 12, 2))), float(rng.choice([0.01, 0.05, 0.1, 0.3]))))
+    return cases
+
+
+def check_kl_sparsity(fn, *, seed: int = 0) -> CheckResult:
     """Exercise: ``fn(h, rho) -> mean over units of KL(rho || rho_hat_j)``, rho_hat_j the mean activation of unit j."""
+    from .solutions import kl_sparsity
+
     name = "KL sparsity penalty"
     h = np.array([[0.1, 0.9, 0.05], [0.3, 0.7, 0.05], [0.2, 0.8, 0.05]])
     rho = 0.05
@@ -303,7 +347,10 @@ def check_kl_sparsity(fn) -> CheckResult:
         return failed
     got = float(np.asarray(got))
     if np.isclose(got, want):
-        return CheckResult(name, True, [f"penalty {want:.4f}; unit 3, active exactly 5% of the time, adds nothing"])
+        return _varied(name, fn, _kl_cases(np.random.default_rng(seed)), kl_sparsity,
+                       lambda g, w, *a: np.isclose(float(np.asarray(g)), w),
+                       lambda h, rho: f"a batch of {h.shape[0]} x {h.shape[1]} activations with rho = {rho}",
+                       f"penalty {want:.4f}; unit 3, active exactly 5% of the time, adds nothing")
     if np.isclose(got, kl.sum()):
         return CheckResult(name, False, ["that is the sum over units: this package averages over units, so the weight does "
                                          "not depend on the layer's width"])
@@ -617,8 +664,19 @@ def check_target_score(fn, *, seed: int = 0) -> CheckResult:
 
 
 # ------------------------------------------------ notebook 06: evaluation (OTB, VOT, long-term)
-def check_success_curve(fn) -> CheckResult:
+def _success_cases(rng) -> list:
+    grid = np.linspace(0, 1, 21)
+    cases = [(np.array([0.5]), grid), (np.zeros(4), grid), (np.ones(3), np.linspace(0, 1, 101))]
+    for _ in range(VARIED_CASES):
+        ious = rng.integers(0, 21, int(rng.integers(1, 40))) / 20.0  # on the grid's thresholds: ties
+        cases.append((ious, grid if rng.random() < 0.5 else np.linspace(0, 1, 101)))
+    return cases
+
+
+def check_success_curve(fn, *, seed: int = 0) -> CheckResult:
     """Exercise: ``fn(ious, thresholds) -> fraction of frames with IoU > each threshold`` (OTB: strictly)."""
+    from .solutions import success_rates
+
     name = "success curve from per-frame IoU"
     ious = np.array([0.0, 0.2, 0.5, 0.5, 0.8, 1.0])
     thresholds = np.linspace(0, 1, 21)
@@ -630,7 +688,9 @@ def check_success_curve(fn) -> CheckResult:
     if got.shape != want.shape:
         return CheckResult(name, False, [f"return one value per threshold ({len(thresholds)}), got {got.size}"])
     if np.allclose(got, want):
-        return CheckResult(name, True, [f"matches OTB; the AUC of this curve is {want.mean():.3f}"])
+        return _varied(name, fn, _success_cases(np.random.default_rng(seed)), success_rates, _same_array,
+                       lambda o, th: f"IoUs {_shown(o)} and {len(th)} thresholds",
+                       f"matches OTB; the AUC of this curve is {want.mean():.3f}")
     if np.allclose(got, (ious[None, :] >= thresholds[:, None]).mean(axis=1)):
         return CheckResult(name, False, ["you used IoU >= threshold: OTB counts a frame as a success only when IoU is "
                                          "strictly greater (so a frame with IoU 0 never counts, even at threshold 0)"])
@@ -641,8 +701,17 @@ def check_success_curve(fn) -> CheckResult:
     return CheckResult(name, False, [f"for IoUs {ious.tolist()} at threshold 0.5 expected {want[10]:.3f}, got {got[10]:.3f}"])
 
 
-def check_dataset_auc(fn) -> CheckResult:
+def _dataset_auc_cases(rng) -> list:
+    cases = [([np.array([0.8])],), ([np.array([0.0]), np.ones(30)],)]  # one frame; a lost frame beside a long success
+    for _ in range(VARIED_CASES):
+        cases.append(([np.round(rng.random(int(rng.integers(1, 40))), 2) for _ in range(int(rng.integers(1, 5)))],))
+    return cases
+
+
+def check_dataset_auc(fn, *, seed: int = 0) -> CheckResult:
     """Exercise: ``fn(list_of_per_sequence_iou_arrays) -> dataset success AUC`` (average the curves)."""
+    from .solutions import dataset_auc
+
     name = "dataset success AUC"
     thresholds = np.linspace(0, 1, 21)
     short = np.array([0.9, 0.9])  # a short sequence tracked well
@@ -655,7 +724,10 @@ def check_dataset_auc(fn) -> CheckResult:
         return failed
     got = float(np.asarray(got))
     if np.isclose(got, want):
-        return CheckResult(name, True, [f"{want:.3f}: each sequence weighs the same, however long it is"])
+        return _varied(name, fn, _dataset_auc_cases(np.random.default_rng(seed)), dataset_auc,
+                       lambda g, w, *a: np.isclose(float(np.asarray(g)), w),
+                       lambda seqs: f"{len(seqs)} sequences of {', '.join(str(len(s)) for s in seqs)} frames",
+                       f"{want:.3f}: each sequence weighs the same, however long it is")
     if np.isclose(got, pooled):
         return CheckResult(name, False, [f"you pooled all frames ({pooled:.3f}): long sequences then dominate. OTB averages "
                                          f"the per-sequence curves, each sequence weighing the same ({want:.3f})"])
