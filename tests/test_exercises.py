@@ -355,7 +355,8 @@ def test_correlation_exercises_name_the_usual_mistakes():
 
 #: the exercises whose checks try varied cases beyond the teaching one
 VARIED = ["precision_at", "sample_labels", "ssd_map", "systematic_resample", "kl_sparsity", "hard_negatives",
-          "box_deltas", "target_score", "success_rates", "dataset_auc", "vot_resets"]
+          "box_deltas", "target_score", "success_rates", "dataset_auc", "vot_resets", "taylor_significance",
+          "expected_average_overlap", "tracking_f_score", "correlate"]
 
 
 def hard_coded(solution):

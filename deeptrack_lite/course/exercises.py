@@ -54,9 +54,12 @@ def _attempt(name: str, fn, args: tuple, expected: str):
     return got, None
 
 
-def _copied(args: tuple) -> tuple:
-    return tuple(a.copy() if isinstance(a, np.ndarray) else [x.copy() for x in a] if isinstance(a, list) else a
-                 for a in args)
+def _copied(args: tuple):
+    if isinstance(args, np.ndarray):
+        return args.copy()
+    if isinstance(args, (tuple, list)):
+        return type(args)(_copied(a) for a in args)
+    return args
 
 
 def _shown(value) -> str:
@@ -467,9 +470,20 @@ def check_box_from_objectness(fn) -> CheckResult:
 
 
 # ---------------------------------------------------------------------------- notebook 04: FCNT
-def check_taylor_significance(fn) -> CheckResult:
+def _taylor_cases(rng) -> list:
+    cases = [(np.ones((1, 1, 1)), np.ones((1, 1, 1)), np.ones((1, 1, 1)))]  # one map of one cell
+    for _ in range(VARIED_CASES):
+        shape = tuple(int(v) for v in rng.integers(1, 9, 3))
+        f, g, h = rng.normal(size=(3, *shape))
+        cases.append((f, g, np.abs(h)))
+    return cases
+
+
+def check_taylor_significance(fn, *, seed: int = 0) -> CheckResult:
     """Exercise: ``fn(f, g, h) -> C significances``: FCNT's ``sum_{x,y} (-g f + 1/2 h f^2)`` per map, for
     arrays ``f`` (maps), ``g`` (gradient) and ``h`` (Hessian diagonal) of shape C x H x W."""
+    from .solutions import taylor_significance
+
     name = "FCNT's significance of a feature map"
     rng = np.random.default_rng(0)
     f, g, h = rng.normal(size=(3, 3, 5, 6))  # three maps each
@@ -483,7 +497,10 @@ def check_taylor_significance(fn) -> CheckResult:
         return CheckResult(name, False, [f"expected one value per map (3 maps), got shape {got.shape}: sum over the "
                                          "positions x, y only"])
     if np.allclose(got, want):
-        return CheckResult(name, True, ["the second-order change of the loss when each map is switched off (f -> 0)"])
+        return _varied(name, fn, _taylor_cases(np.random.default_rng(seed)), taylor_significance,
+                       lambda g, w, *a: _same_array(np.asarray(g, dtype=float).reshape(-1), np.reshape(w, -1)),
+                       lambda f, g, h: f"{f.shape[0]} maps of {f.shape[1]} x {f.shape[2]}",
+                       "the second-order change of the loss when each map is switched off (f -> 0)")
     if np.allclose(got, (-g * f).sum(axis=(1, 2))):
         return CheckResult(name, False, ["you have the first-order term only; add 1/2 h f^2 (FCNT keeps the second order)"])
     if np.allclose(got, (g * f + 0.5 * h * f ** 2).sum(axis=(1, 2))):
@@ -778,11 +795,25 @@ def check_vot_resets(fn, *, seed: int = 0) -> CheckResult:
     return CheckResult(name, False, [f"expected starts {want[0]} and failures {want[1]}, got {got[0]} and {got[1]}"])
 
 
-def check_expected_average_overlap(fn) -> CheckResult:
+def _eao_cases(rng) -> list:
+    cases = [([(np.array([0.0, 0.7]), True)], 1),  # one segment that failed right after its start
+             ([(np.array([0.0, 0.5, 0.5, 0.5]), False), (np.array([0.0, 0.9, 0.1]), True)], 3)]
+    for _ in range(VARIED_CASES):
+        n = int(rng.integers(1, 15))
+        segments = [(np.r_[0.0, np.round(rng.random(int(rng.integers(1, 25))), 2)], bool(rng.random() < 0.5))
+                    for _ in range(int(rng.integers(1, 6)))]
+        segments.append((np.r_[0.0, np.round(rng.random(n), 2)], False))  # at least one long enough to count
+        cases.append((segments, n))
+    return cases
+
+
+def check_expected_average_overlap(fn, *, seed: int = 0) -> CheckResult:
     """Exercise: ``fn(segments, n) -> float``: the EAO curve's value at length ``n``. ``segments``: (overlaps,
     failed) pairs, ``overlaps[0]`` the start frame's. A failed segment counts as 0 after its end; one that reached
     the sequence's end counts only when it has frames up to ``n``. Each counting segment contributes the mean of
     its overlaps on frames 1..n (the start frame excluded); the value is the mean of those."""
+    from .solutions import expected_average_overlap
+
     name = "expected average overlap at one length"
     segments = [(np.array([0.0, 1.0, 0.5]), True), (np.array([0.0, 0.8, 0.6, 0.4, 0.2]), False),
                 (np.array([0.0, 0.9]), False)]
@@ -795,7 +826,11 @@ def check_expected_average_overlap(fn) -> CheckResult:
     except (TypeError, ValueError):
         return CheckResult(name, False, ["return one number"])
     if abs(got - want) < 1e-9:
-        return CheckResult(name, True, ["a failure keeps counting as zero overlap: that is how robustness enters EAO"])
+        return _varied(name, fn, _eao_cases(np.random.default_rng(seed)), expected_average_overlap,
+                       lambda g, w, *a: abs(float(g) - w) < 1e-9,
+                       lambda segs, n: f"n = {n} and segments " + ", ".join(
+                           f"({_shown(o)}, {'failed' if failed else 'finished'})" for o, failed in segs),
+                       "a failure keeps counting as zero overlap: that is how robustness enters EAO")
     with_start = ((0 + 1.0 + 0.5 + 0 + 0) / 5 + (0 + 0.8 + 0.6 + 0.4 + 0.2) / 5) / 2
     if abs(got - with_start) < 1e-9:
         return CheckResult(name, False, ["leave out the start frame (index 0): average the overlaps of frames 1..n"])
@@ -809,10 +844,26 @@ def check_expected_average_overlap(fn) -> CheckResult:
     return CheckResult(name, False, [f"expected {want:.4f}, got {got:.4f}"])
 
 
-def check_tracking_f_score(fn) -> CheckResult:
+def _f_score_cases(rng) -> list:
+    cases = [(np.array([0.7]), np.array([0.5]), np.array([True]), 0.5)]  # one frame, its score on the threshold
+    for _ in range(VARIED_CASES):
+        n = int(rng.integers(2, 30))
+        visible = rng.random(n) < 0.7
+        visible[0] = True
+        overlaps = np.where(visible, np.round(rng.random(n), 2), 0.0)
+        scores = np.round(rng.random(n), 1)  # ties with the threshold happen
+        threshold = float(rng.choice([0.3, 0.5, 0.7]))
+        scores[0] = max(scores[0], threshold)  # something is called present
+        cases.append((overlaps, scores, visible, threshold))
+    return cases
+
+
+def check_tracking_f_score(fn, *, seed: int = 0) -> CheckResult:
     """Exercise: ``fn(overlaps, scores, visible, threshold) -> (precision, recall, f)``: the long-term measures of
     one sequence at one threshold. Frames with score >= threshold are called present; precision is their mean
     overlap (overlap 0 where the target is absent), recall their summed overlap over the number of visible frames."""
+    from .solutions import tracking_f_score
+
     name = "tracking precision, recall and F-score"
     overlaps = np.array([0.8, 0.6, 0.4, 0.2, 0.0, 0.0, 0.5])
     scores = np.array([0.9, 0.8, 0.3, 0.5, 0.85, 0.1, 0.2])
@@ -828,8 +879,11 @@ def check_tracking_f_score(fn) -> CheckResult:
     except (TypeError, ValueError, AssertionError):
         return CheckResult(name, False, ["return three numbers: precision, recall and F"])
     if np.allclose(got, want):
-        return CheckResult(name, True, ["a confident box on an absent frame costs precision, a doubt on a visible one "
-                                        "costs recall"])
+        return _varied(name, fn, _f_score_cases(np.random.default_rng(seed)), tracking_f_score,
+                       lambda g, w, *a: np.allclose([float(v) for v in g], w),
+                       lambda o, s, v, th: f"overlaps {_shown(o)}, scores {_shown(s)}, visible {_shown(v.astype(int))} "
+                                           f"at threshold {th}",
+                       "a confident box on an absent frame costs precision, a doubt on a visible one costs recall")
     if np.isclose(got[0], 1.4 / 3):
         return CheckResult(name, False, ["called present means score >= threshold: frame 3 has exactly the threshold"])
     if np.isclose(got[0], 2.5 / 7) or np.isclose(got[0], 2.5 / 5):
@@ -856,7 +910,19 @@ def _explicit_correlation(exemplar: np.ndarray, search: np.ndarray) -> np.ndarra
     return out
 
 
-def check_cross_correlation(fn) -> CheckResult:
+def _as_numbers(got) -> np.ndarray:
+    return np.asarray(got.detach().cpu() if hasattr(got, "detach") else got, dtype=np.float64)
+
+
+def _correlation_cases(rng) -> list:
+    cases = [(np.ones((1, 2, 2)), np.arange(6.0).reshape(1, 2, 3))]  # one channel, a 1 x 2 map
+    for _ in range(VARIED_CASES):
+        c, h, w = (int(v) for v in rng.integers(1, 5, 3))
+        cases.append((rng.normal(size=(c, h, w)), rng.normal(size=(c, h + int(rng.integers(0, 6)), w + int(rng.integers(0, 6))))))
+    return cases
+
+
+def check_cross_correlation(fn, *, seed: int = 0) -> CheckResult:
     """Exercise: ``fn(exemplar, search) -> response``: SiamFC's cross-correlation of a C x h x w exemplar over a
     C x H x W search region, (H - h + 1) x (W - w + 1) dot products summed over the channels."""
     name = "cross-correlation as a convolution"
@@ -872,8 +938,13 @@ def check_cross_correlation(fn) -> CheckResult:
     want = _explicit_correlation(exemplar, search)
     got2d = got.squeeze()
     if got2d.shape == want.shape and np.allclose(got2d, want, atol=1e-5):
-        return CheckResult(name, True, [f"{want.size} dot products of {exemplar.size} numbers each, in one call: the "
-                                        "exemplar is the kernel of a convolution layer"])
+        def agrees(g, w, *args):
+            g = _as_numbers(g)
+            return g.size == w.size and np.allclose(g.reshape(w.shape), w, atol=1e-5)
+        return _varied(name, fn, _correlation_cases(np.random.default_rng(seed)), _explicit_correlation, agrees,
+                       lambda e, s: f"a {'x'.join(map(str, e.shape))} exemplar over a {'x'.join(map(str, s.shape))} search region",
+                       f"{want.size} dot products of {exemplar.size} numbers each, in one call: the exemplar is the "
+                       "kernel of a convolution layer")
     if got2d.shape == search.shape[1:]:
         return CheckResult(name, False, ["no padding: the exemplar slides only where it lies wholly inside the search "
                                          f"region, so the map is (H - h + 1) x (W - w + 1) = {want.shape}"])
