@@ -252,17 +252,20 @@ def available_cpus() -> int:
 
 
 def test_workers(args: list[str], cpus: int) -> tuple[list[str], dict]:
-    """pytest-xdist arguments and environment for ``args``: two workers when the machine has two CPUs or more and
-    the caller chose none (``-n``), each with half the CPUs for its torch and OpenCV threads. Two processes that
-    each run two threads on two cores slow each other several times; two of one thread each finish the suite in
-    about half the time, because much of it waits (kernels starting, pip, Chromium) or runs one thread anyway.
-    Tests are handed out as workers free up (``worksteal``): the notebooks take minutes, most tests a second."""
-    chosen = any(a.startswith(("-n", "--numprocesses", "--dist")) or a == "no:xdist" for a in args)
+    """pytest-xdist arguments and environment for ``args``: on two CPUs or more, when the caller chose nothing
+    (``-n``, ``--dist``), one worker per CPU (at most six), each with an equal share of the CPUs for its torch and
+    OpenCV threads. Two processes of two threads each on two cores slow each other several times; two of one thread
+    each ran the suite of a fresh clone here in 12 min 37 s instead of 19 min 49 s. A third worker did not help:
+    the tests' summed time grew by 59%, more than the third worker could take on.
+    Tests go out one at a time as workers free up (``--maxschedchunk 1``), the long ones first (tests/conftest.py):
+    the notebooks take a minute each, most tests a second, and no worker should be left with a queue of notebooks
+    while the others idle."""
+    chosen = any(a.startswith(("-n", "--numprocesses", "--dist", "--maxschedchunk")) or a == "no:xdist" for a in args)
     if chosen or cpus < 2:
         return list(args), {}
-    workers = 2
+    workers = min(cpus, 6)
     threads = os.environ.get("DEEPTRACK_THREADS") or str(max(1, cpus // workers))  # the user's setting wins
-    return ["-n", str(workers), "--dist", "worksteal", *args], {"DEEPTRACK_THREADS": threads}
+    return ["-n", str(workers), "--dist", "load", "--maxschedchunk", "1", *args], {"DEEPTRACK_THREADS": threads}
 
 
 def test(args: list[str]) -> int:

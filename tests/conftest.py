@@ -47,16 +47,29 @@ def pytest_configure(config):
                                        "left out of `python3 make.py test --quick`")
 
 
-#: the marks of tests that take from half a minute to two: on several workers (``make.py test`` runs two) they start
-#: first, so that no worker is left with one of them after the others have finished everything else
-LONG_FIRST = ("colab", "notebook", "browser", "vot_toolkit", "slow")
+#: the marks of tests that take from half a minute to two: on several workers (``make.py test`` runs three on two
+#: CPUs) they start first, so that no worker is left with one of them after the others have finished the rest
+LONG_FIRST = ("colab", "browser", "notebook", "vot_toolkit", "slow")
+
+
+def _recorded_seconds(item) -> float:
+    """A notebook test's fast-mode time in notebooks/timings.json (0 for other tests): the longest go first."""
+    import json
+
+    stem = item.nodeid.rpartition("[")[2].removesuffix(".ipynb]")
+    try:
+        record = json.loads((ROOT / "notebooks" / "timings.json").read_text())["notebooks"]
+        return float(record[stem]["fast"]["seconds"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0.0
 
 
 def pytest_collection_modifyitems(config, items):
     if getattr(config.option, "numprocesses", None):  # pytest-xdist; a serial run keeps the files' order
         def rank(item):
-            return next((i for i, mark in enumerate(LONG_FIRST) if item.get_closest_marker(mark)), len(LONG_FIRST))
-        items.sort(key=rank)  # stable: every worker collects the same order, as xdist requires
+            group = next((i for i, mark in enumerate(LONG_FIRST) if item.get_closest_marker(mark)), len(LONG_FIRST))
+            return group, -_recorded_seconds(item) if group == LONG_FIRST.index("notebook") else 0.0
+        items.sort(key=rank)  # stable and the same on every worker, as xdist requires
 
 
 @pytest.fixture(scope="session")

@@ -57,11 +57,12 @@ def test_quick_leaves_out_the_slow_kinds_of_test_and_a_later_marker_takes_over(m
         assert marker in make.QUICK
 
 
-def test_two_or_more_cpus_run_the_tests_on_two_workers_that_share_the_cpus(monkeypatch):
+def test_two_or_more_cpus_run_the_tests_on_workers_that_share_the_cpus(monkeypatch):
     make = load_make_script()
     monkeypatch.delenv("DEEPTRACK_THREADS", raising=False)
-    assert make.test_workers(["-x"], 2) == (["-n", "2", "--dist", "worksteal", "-x"], {"DEEPTRACK_THREADS": "1"})
-    assert make.test_workers([], 8)[1] == {"DEEPTRACK_THREADS": "4"}
+    one_at_a_time = ["--dist", "load", "--maxschedchunk", "1"]
+    assert make.test_workers(["-x"], 2) == (["-n", "2", *one_at_a_time, "-x"], {"DEEPTRACK_THREADS": "1"})
+    assert make.test_workers([], 16) == (["-n", "6", *one_at_a_time], {"DEEPTRACK_THREADS": "2"})
     assert make.test_workers(["-x"], 1) == (["-x"], {})  # one CPU: one process, as before
     for chosen in (["-n", "4"], ["-n4"], ["--numprocesses=3"], ["-p", "no:xdist"], ["--dist", "load"]):
         assert make.test_workers(chosen, 2) == (chosen, {})  # the caller's choice is left alone
