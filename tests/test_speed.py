@@ -28,7 +28,7 @@ class _Sleeper(Tracker):
         with self.timed("features"):
             time.sleep(0.01)
             with self.timed("scoring"):  # nested: exclusive, not counted twice
-                time.sleep(0.02)
+                time.sleep(0.05)
         time.sleep(0.01)  # no stage: "other"
         return self._box
 
@@ -37,13 +37,15 @@ def test_stage_timers_are_exclusive_absorbing_and_add_up(small_sequence):
     t = _Sleeper(device="cpu")
     t.init(small_sequence.frame(0), small_sequence.ground_truth[0])
     timing = t.last_info["timing"]
-    assert set(timing) == {"training", "other", "total"}
-    assert timing["training"] == pytest.approx(0.04, abs=0.015)
+    # a sleep lasts at least its time and, on a busy machine (the suite runs on two workers), up to tens of ms more:
+    # each bound below has 40 ms of slack, and a stage counted twice or not absorbed would still break one
+    assert set(timing) == {"training", "other", "total"}  # the scoring inside training is absorbed
+    assert 0.04 <= timing["training"] < 0.08
     t.update(small_sequence.frame(1))
     timing = t.last_info["timing"]
-    assert timing["features"] == pytest.approx(0.01, abs=0.008)
-    assert timing["scoring"] == pytest.approx(0.02, abs=0.008)
-    assert timing["other"] == pytest.approx(0.01, abs=0.008)
+    assert 0.01 <= timing["features"] < 0.05   # without the nested 0.05 s of scoring
+    assert 0.05 <= timing["scoring"] < 0.09
+    assert 0.01 <= timing["other"] < 0.05
     assert sum(v for k, v in timing.items() if k != "total") == pytest.approx(timing["total"], rel=1e-9)
 
 
