@@ -6,8 +6,8 @@
     python3 make.py test    set up .venv and run every test, notebooks included, in fast mode (the browser tests
                             need a Chromium from the system's package manager; without one they are skipped, and
                             this says so); --quick: the everyday subset, without the notebooks, the browser,
-                            Colab and VOT-toolkit tests and the tests marked slow. Two CPUs or more: two
-                            pytest-xdist workers share them
+                            Colab and VOT-toolkit tests and the tests marked slow. Two CPUs or more: one
+                            pytest-xdist worker per CPU (at most six) shares them
     python3 make.py links   write the repository URL of pyproject.toml ([project.urls] Repository) into the
                             README's Binder and Colab badges and every notebook's Colab install line (a fork
                             changes that one line, then runs this; --check only says what would change)

@@ -47,28 +47,31 @@ def pytest_configure(config):
                                        "left out of `python3 make.py test --quick`")
 
 
-#: the marks of tests that take from half a minute to two: on several workers (``make.py test`` runs three on two
-#: CPUs) they start first, so that no worker is left with one of them after the others have finished the rest
+#: the marks of tests that take from half a minute to two: on several workers (``make.py test`` runs one per CPU)
+#: they start first, so that no worker is left with one of them after the others have finished the rest
 LONG_FIRST = ("colab", "browser", "notebook", "vot_toolkit", "slow")
 
 
-def _recorded_seconds(item) -> float:
-    """A notebook test's fast-mode time in notebooks/timings.json (0 for other tests): the longest go first."""
+def _recorded_seconds() -> dict:
+    """{notebook stem: its fast-mode seconds in notebooks/timings.json} (empty when it cannot be read)."""
     import json
 
-    stem = item.nodeid.rpartition("[")[2].removesuffix(".ipynb]")
     try:
         record = json.loads((ROOT / "notebooks" / "timings.json").read_text())["notebooks"]
-        return float(record[stem]["fast"]["seconds"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return 0.0
+        return {stem: float(modes["fast"]["seconds"]) for stem, modes in record.items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
 
 
 def pytest_collection_modifyitems(config, items):
     if getattr(config.option, "numprocesses", None):  # pytest-xdist; a serial run keeps the files' order
-        def rank(item):
+        seconds = _recorded_seconds()
+        notebook = LONG_FIRST.index("notebook")
+
+        def rank(item):  # the marks' order, and the notebooks longest first
             group = next((i for i, mark in enumerate(LONG_FIRST) if item.get_closest_marker(mark)), len(LONG_FIRST))
-            return group, -_recorded_seconds(item) if group == LONG_FIRST.index("notebook") else 0.0
+            stem = item.nodeid.rpartition("[")[2].removesuffix(".ipynb]")
+            return group, -seconds.get(stem, 0.0) if group == notebook else 0.0
         items.sort(key=rank)  # stable and the same on every worker, as xdist requires
 
 

@@ -93,6 +93,15 @@ def _varied(name: str, fn, cases, reference, agrees, describe, success: str, exp
     return CheckResult(name, True, [success, f"and right on {len(cases)} further cases, edge cases among them"])
 
 
+def _as_numbers(got) -> np.ndarray:
+    """A student's array, NumPy or torch, as float64."""
+    return np.asarray(got.detach().cpu() if hasattr(got, "detach") else got, dtype=np.float64)
+
+
+def _same_number(got, want, *args) -> bool:
+    return np.isclose(float(np.asarray(got)), want)
+
+
 def _same_array(got, want, *args) -> bool:
     got = np.asarray(got, dtype=np.float64)
     return got.shape == np.shape(want) and np.allclose(got, want)
@@ -151,7 +160,7 @@ def check_precision_at(fn, *, seed: int = 0) -> CheckResult:
     want = 4 / 7
     if np.isclose(got, want):
         cases = _precision_cases(np.random.default_rng(seed))
-        return _varied(name, fn, cases, precision_at, lambda g, w, *a: np.isclose(float(np.asarray(g)), w),
+        return _varied(name, fn, cases, precision_at, _same_number,
                        lambda e, t: f"errors {_shown(e)} at {t} px",
                    "4 of these 7 frames lie within 20 px: 0.571, as OTB counts")
     if np.isclose(got, 3 / 7):
@@ -351,7 +360,7 @@ def check_kl_sparsity(fn, *, seed: int = 0) -> CheckResult:
     got = float(np.asarray(got))
     if np.isclose(got, want):
         return _varied(name, fn, _kl_cases(np.random.default_rng(seed)), kl_sparsity,
-                       lambda g, w, *a: np.isclose(float(np.asarray(g)), w),
+                       _same_number,
                        lambda h, rho: f"a batch of {h.shape[0]} x {h.shape[1]} activations with rho = {rho}",
                        f"penalty {want:.4f}; unit 3, active exactly 5% of the time, adds nothing")
     if np.isclose(got, kl.sum()):
@@ -742,7 +751,7 @@ def check_dataset_auc(fn, *, seed: int = 0) -> CheckResult:
     got = float(np.asarray(got))
     if np.isclose(got, want):
         return _varied(name, fn, _dataset_auc_cases(np.random.default_rng(seed)), dataset_auc,
-                       lambda g, w, *a: np.isclose(float(np.asarray(g)), w),
+                       _same_number,
                        lambda seqs: f"{len(seqs)} sequences of {', '.join(str(len(s)) for s in seqs)} frames",
                        f"{want:.3f}: each sequence weighs the same, however long it is")
     if np.isclose(got, pooled):
@@ -910,10 +919,6 @@ def _explicit_correlation(exemplar: np.ndarray, search: np.ndarray) -> np.ndarra
     return out
 
 
-def _as_numbers(got) -> np.ndarray:
-    return np.asarray(got.detach().cpu() if hasattr(got, "detach") else got, dtype=np.float64)
-
-
 def _correlation_cases(rng) -> list:
     cases = [(np.ones((1, 2, 2)), np.arange(6.0).reshape(1, 2, 3))]  # one channel, a 1 x 2 map
     for _ in range(VARIED_CASES):
@@ -932,7 +937,7 @@ def check_cross_correlation(fn, *, seed: int = 0) -> CheckResult:
     if failed is not None:
         return failed
     try:
-        got = np.asarray(got.detach().cpu() if hasattr(got, "detach") else got, dtype=np.float64)
+        got = _as_numbers(got)
     except (TypeError, ValueError):
         return CheckResult(name, False, ["return an array (numpy or torch) of numbers"])
     want = _explicit_correlation(exemplar, search)
