@@ -12,6 +12,9 @@
                             README's Binder and Colab badges and every notebook's Colab install line (a fork
                             changes that one line, then runs this; --check only says what would change)
 
+    python3 make.py release write again what the student edition takes from the instructor's material in instructor/
+                            (the answers the exercise checks compare with; --check only says whether it is up to date)
+
     python3 make.py lock    write locks/lab.txt again from pyproject.toml (needs the network; run it after changing
                             a version there, and commit both); it keeps the pins it can, --upgrade moves them all
 
@@ -324,8 +327,13 @@ def links(args: list[str]) -> int:
     return 1 if changed and "--check" in args else 0
 
 
+def release(args: list[str]) -> int:
+    python, _ = ensure_environment()
+    return subprocess.run([str(python), "-m", "instructor.release", *args], cwd=ROOT).returncode
+
+
 def main() -> int:
-    commands = {"lab": lab, "test": test, "links": links, "lock": lock}
+    commands = {"lab": lab, "test": test, "links": links, "lock": lock, "release": release}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(__doc__)
         return 2

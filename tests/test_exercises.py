@@ -1,4 +1,7 @@
 """The exercise checks accept right answers and explain the usual wrong ones, without raising."""
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -113,7 +116,7 @@ def test_update_decision_check():
 
 
 def test_cd1_step_check_names_the_usual_mistakes():
-    from deeptrack_lite.course.solutions import cd1_step
+    from instructor.solutions import cd1_step
 
     assert ex.check_cd1_step(cd1_step)
     wrong_way = lambda W, b, c, v0, h0, lr: cd1_step(W, b, c, v0, h0, -lr)
@@ -132,7 +135,7 @@ def test_cd1_step_check_names_the_usual_mistakes():
 
 
 def test_box_from_objectness_check_names_the_usual_mistakes():
-    from deeptrack_lite.course.solutions import box_from_objectness
+    from instructor.solutions import box_from_objectness
 
     assert ex.check_box_from_objectness(box_from_objectness)
 
@@ -156,7 +159,7 @@ def test_box_from_objectness_check_names_the_usual_mistakes():
 
 
 def test_vot_exercises_name_the_usual_mistakes():
-    from deeptrack_lite.course.solutions import expected_average_overlap, vot_resets
+    from instructor.solutions import expected_average_overlap, vot_resets
     from deeptrack_lite.evaluation.vot import eao_curve
 
     assert ex.check_vot_resets(vot_resets)
@@ -171,7 +174,7 @@ def test_vot_exercises_name_the_usual_mistakes():
 
 
 def test_tracking_f_score_check_names_the_usual_mistakes():
-    from deeptrack_lite.course.solutions import tracking_f_score
+    from instructor.solutions import tracking_f_score
     from deeptrack_lite.evaluation.longterm import tracking_precision_recall
 
     assert ex.check_tracking_f_score(tracking_f_score)
@@ -264,7 +267,7 @@ def test_target_score_check():
 
 
 def test_every_reference_solution_passes_its_check():
-    from deeptrack_lite.course import solutions
+    from instructor import solutions
 
     results = solutions.check_all()
     failed = {name: str(r) for name, r in results.items() if not r.passed}
@@ -276,7 +279,7 @@ def test_every_notebook_exercise_has_a_solution_of_the_same_name():
     import re
     from pathlib import Path
 
-    from deeptrack_lite.course import solutions
+    from instructor import solutions
 
     found = {}
     for path in sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb")):
@@ -284,7 +287,7 @@ def test_every_notebook_exercise_has_a_solution_of_the_same_name():
             for check, fn in re.findall(r"dtl\.exercises\.(check_\w+)\((\w+)\)", "".join(cell["source"])):
                 found[fn] = (path.stem, check)
     assert found, "no exercise cells found"
-    listed = {name: (nb, check.__name__) for name, (nb, check) in solutions.CHECKS.items()}
+    listed = {name: (nb, check.__name__) for name, (nb, check) in ex.EXERCISES.items()}
     assert found == listed
     # and the solution's signature is the one the notebook asks for
     for path in sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb")):
@@ -301,7 +304,7 @@ def test_every_notebook_exercise_has_a_solution_of_the_same_name():
 def test_show_prints_a_solution_and_refuses_unknown_names(capsys):
     import pytest
 
-    from deeptrack_lite.course import solutions
+    from instructor import solutions
     from deeptrack_lite.errors import DeepTrackError
 
     solutions.show("box_deltas")
@@ -314,7 +317,7 @@ def test_correlation_exercises_name_the_usual_mistakes():
     import torch
     from scipy import signal
 
-    from deeptrack_lite.course.solutions import correlate, filter_response
+    from instructor.solutions import correlate, filter_response
     from deeptrack_lite.models.correlation import CorrelationFilter, cross_correlation
 
     assert ex.check_cross_correlation(correlate)
@@ -373,14 +376,15 @@ def hard_coded(solution):
 
 @pytest.mark.parametrize("name", VARIED)
 def test_a_hard_coded_teaching_answer_fails_and_the_solution_passes_on_any_seed(name):
-    from deeptrack_lite.course import solutions
+    from instructor import solutions
 
-    check, solution = solutions.CHECKS[name][1], getattr(solutions, name)
+    check, solution = ex.EXERCISES[name][1], getattr(solutions, name)
     result = check(hard_coded(solution))
     assert not result.passed and "right on the example above, but not on" in str(result), str(result)
-    for seed in range(5):  # the grader's hidden cases are other seeds
-        assert check(solution, seed=seed).passed, (name, seed)
-    assert "further cases" in str(check(solution))
+    for seed in range(1, 5):  # the grader's hidden cases: other seeds, against the instructor's solution
+        assert check(solution, seed=seed, reference=solution).passed, (name, seed)
+        assert not check(hard_coded(solution), seed=seed, reference=solution).passed, (name, seed)
+    assert "further cases" in str(check(solution))  # seed 0: the answers the package records
 
 
 def test_varied_cases_hold_the_edge_cases_and_differ_by_seed():
@@ -402,6 +406,36 @@ def test_a_wrong_answer_on_a_varied_case_is_shown_with_the_case():
 
 
 def solutions_vot(overlaps, skip):
-    from deeptrack_lite.course.solutions import vot_resets
+    from instructor.solutions import vot_resets
 
     return vot_resets(overlaps, skip)
+
+
+def test_the_package_holds_no_solutions_and_its_recorded_answers_are_the_release_s():
+    """The reference solutions live in the repository's instructor/, outside the installed package; the answers the
+    package compares with are exactly what `python3 make.py release` records from them."""
+    import importlib.util
+    import inspect
+
+    import deeptrack_lite
+    from instructor import release, solutions
+
+    assert importlib.util.find_spec("deeptrack_lite.course.solutions") is None
+    package = "\n".join(p.read_text(encoding="utf-8") for p in Path(deeptrack_lite.__file__).parent.rglob("*.py"))
+    bodies = {name: inspect.getsource(getattr(solutions, name)).split('"""')[-1] for name in ex.EXERCISES}
+    # a one-line body (should_update's `return bool(np.max(confidences) < threshold)`) may be the tracker's own code
+    copied = [name for name, body in bodies.items() if "\n" in body.strip() and body.strip() in package]
+    assert len(bodies) == 23 and not copied, copied
+    assert ex.ANSWERS_FILE.read_text(encoding="utf-8") == ex.encode_answers(release.recorded_answers()), \
+        "the recorded answers are stale: run python3 make.py release"
+
+
+def test_recorded_answers_round_trip_and_other_seeds_need_the_instructor_s_reference():
+    for value in [np.array([1, 2], dtype=np.int64), np.array([[0.5, np.inf]]), (0.25, np.array([True, False])),
+                  3, 0.1, float("nan"), np.array([], dtype=np.float64)]:
+        back = ex._decoded(json.loads(json.dumps(ex._encoded(value))))
+        assert type(back) is type(value) or isinstance(value, np.ndarray) and isinstance(back, np.ndarray)
+        if isinstance(value, np.ndarray):
+            assert back.dtype == value.dtype and back.shape == value.shape and np.array_equal(back, value)
+    with pytest.raises(ex.ExerciseSetupError, match="reference="):
+        ex.check_box_deltas(lambda box, target: None, seed=4)

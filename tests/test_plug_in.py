@@ -6,11 +6,13 @@ import pytest
 
 from conftest import slow_for
 
-from deeptrack_lite.course import benchmark_runs as br, solutions
+from deeptrack_lite.course import benchmark_runs as br
+from deeptrack_lite.course.exercises import EXERCISES
 from deeptrack_lite.course.plug_in import PLUG_POINTS, PlugInError, compare_plugged_in, plugged_in
 from deeptrack_lite.data import synthetic_benchmark
 from deeptrack_lite.motion import particle_filter
 from deeptrack_lite.trackers import create_tracker, track
+from instructor import solutions
 
 SEQUENCE = "CupHide"
 
@@ -43,9 +45,9 @@ def _boxes(tracker, sequence):
 def test_every_plug_in_point_has_a_solution_a_check_and_a_wrong_example():
     assert set(PLUG_POINTS) == set(WRONG)
     for name, point in PLUG_POINTS.items():
-        assert name in solutions.CHECKS and solutions.CHECKS[name][0] == point.notebook
-        assert solutions.CHECKS[name][1](getattr(solutions, name))          # the reference passes its check
-        assert not solutions.CHECKS[name][1](WRONG[name])                   # and the wrong one fails it
+        assert name in EXERCISES and EXERCISES[name][0] == point.notebook
+        assert EXERCISES[name][1](getattr(solutions, name))          # the reference passes its check
+        assert not EXERCISES[name][1](WRONG[name])                   # and the wrong one fails it
 
 
 @pytest.mark.parametrize("name", slow_for(sorted(PLUG_POINTS), {"box_deltas", "hard_negatives", "should_update"}))

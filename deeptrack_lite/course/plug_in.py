@@ -37,7 +37,7 @@ class PlugInError(DeepTrackError, ValueError):
 class PlugPoint:
     """Where a tracker calls a mechanism an exercise implements."""
 
-    name: str           # the exercise's function name (course.solutions, course.exercises)
+    name: str           # the exercise's function name (course.exercises.EXERCISES)
     notebook: str
     module: str         # the module whose global the tracker calls...
     attribute: str      # ...and its name there

@@ -1,13 +1,17 @@
-"""Reference solutions to the notebooks' exercises, for instructors.
+"""Reference solutions to the notebooks' exercises: the instructor's, kept in the repository and out of the installed
+package, so that a student's ``import deeptrack_lite`` cannot reach them.
 
 One function per exercise, with the name and signature the notebook's exercise cell uses, written in plain
 numpy as a student would write it (not by calling the package's own implementation, so that a solution
-shows the computation). :data:`CHECKS` maps each solution to its check in :mod:`.exercises`, and
-:func:`check_all` runs every check on its solution; the tests require all of them to pass.
+shows the computation). ``deeptrack_lite.course.exercises.EXERCISES`` names each exercise's check;
+:func:`check_all` runs every check on its solution (the tests require all of them to pass), and
+``python3 make.py release`` records these solutions' answers to the checks' varied cases, which is what a
+student's notebook is compared with.
 
-    from deeptrack_lite.course import solutions
-    solutions.check_all()                  # every exercise's check, on its reference solution
-    solutions.show("taylor_significance")  # print a solution's source in a notebook
+    from instructor import solutions          # from the repository's root
+    solutions.check_all()                     # every check on its reference solution, the recorded answers
+    solutions.check_all(seed=7)               # ... on cases the notebooks never show (what a grader draws)
+    solutions.show("taylor_significance")     # print a solution's source
 """
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ import inspect
 
 import numpy as np
 
-from . import exercises
+from deeptrack_lite.course.exercises import EXERCISES
 
 
 # ---------------------------------------------------------------------------------- 00 welcome, 06 evaluation
@@ -208,46 +212,25 @@ def filter_response(x, y, z, lam):
 
 
 # -------------------------------------------------------------------------------------------- the index
-#: solution name -> (notebook, the check in :mod:`.exercises` that grades it)
-CHECKS = {
-    "box_center": ("00_welcome", exercises.check_box_center),
-    "precision_at": ("00_welcome", exercises.check_precision_at),
-    "ssd_map": ("01_generative_vs_discriminative", exercises.check_ssd_map),
-    "sample_labels": ("01_generative_vs_discriminative", exercises.check_sample_labels),
-    "systematic_resample": ("02_motion_models", exercises.check_systematic_resample),
-    "bhattacharyya": ("02_motion_models", exercises.check_bhattacharyya),
-    "masking_noise": ("03_dlt", exercises.check_masking_noise),
-    "kl_sparsity": ("03_dlt", exercises.check_kl_sparsity),
-    "should_update": ("03_dlt", exercises.check_update_decision),
-    "cd1_step": ("03_dlt", exercises.check_cd1_step),
-    "box_from_objectness": ("03_dlt", exercises.check_box_from_objectness),
-    "taylor_significance": ("04_fcnt", exercises.check_taylor_significance),
-    "distractor_share": ("04_fcnt", exercises.check_distractor_share),
-    "hard_negatives": ("05_mdnet", exercises.check_hard_negatives),
-    "box_deltas": ("05_mdnet", exercises.check_box_deltas),
-    "target_score": ("05_mdnet", exercises.check_target_score),
-    "success_rates": ("06_evaluation", exercises.check_success_curve),
-    "dataset_auc": ("06_evaluation", exercises.check_dataset_auc),
-    "vot_resets": ("06_evaluation", exercises.check_vot_resets),
-    "expected_average_overlap": ("06_evaluation", exercises.check_expected_average_overlap),
-    "tracking_f_score": ("06_evaluation", exercises.check_tracking_f_score),
-    "correlate": ("07_where_next", exercises.check_cross_correlation),
-    "filter_response": ("07_where_next", exercises.check_filter_response),
-}
-
-
-def check_all() -> dict:
-    """{solution name: CheckResult} for every exercise, each check run on its reference solution."""
-    return {name: check(globals()[name]) for name, (_, check) in CHECKS.items()}
+def check_all(seed: int = 0) -> dict:
+    """{solution name: CheckResult} for every exercise, each check run on its reference solution: against the
+    answers the package records (seed 0), or, for another seed, on freshly drawn cases against the solution itself
+    (the checks without varied cases take no seed)."""
+    results = {}
+    for name, (_, check) in EXERCISES.items():
+        solution = globals()[name]
+        varied = "seed" in inspect.signature(check).parameters
+        results[name] = check(solution, seed=seed, reference=solution) if varied and seed else check(solution)
+    return results
 
 
 def show(name: str) -> None:
-    """Print the source of one solution (for a notebook cell: ``solutions.show("box_deltas")``)."""
-    if name not in CHECKS:
-        from ..errors import DeepTrackError
+    """Print the source of one solution."""
+    if name not in EXERCISES:
+        from deeptrack_lite.errors import DeepTrackError
 
-        raise DeepTrackError(f"no exercise called {name!r}; the exercises are: {', '.join(CHECKS)}")
+        raise DeepTrackError(f"no exercise called {name!r}; the exercises are: {', '.join(EXERCISES)}")
     print(inspect.getsource(globals()[name]))
 
 
-__all__ = list(CHECKS) + ["CHECKS", "check_all", "show"]
+__all__ = list(EXERCISES) + ["check_all", "show"]
