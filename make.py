@@ -15,6 +15,10 @@
     python3 make.py release write again what the student edition takes from the instructor's material in instructor/
                             (the answers the exercise checks compare with; --check only says whether it is up to date)
 
+    python3 make.py grade SUBMISSIONS [--out DIR]
+                            grade a folder of submitted notebooks (SUBMISSIONS/<student>/<notebook>.ipynb) with
+                            nbgrader's autograder, headless in fast mode: scores.csv, reasons.csv and nbgrader's export
+
     python3 make.py lock    write locks/lab.txt again from pyproject.toml (needs the network; run it after changing
                             a version there, and commit both); it keeps the pins it can, --upgrade moves them all
 
@@ -292,6 +296,7 @@ _LINKS = {
                    "https://colab.research.google.com/github/{slug}/")],
     "notebooks/*.ipynb": [(r"git\+https://github\.com/[\w.-]+/[\w.-]+?(?=[\\\"@#])", "git+{url}")],
 }
+_LINKS["instructor/notebooks/*.ipynb"] = _LINKS["notebooks/*.ipynb"]  # the edition notebooks/ is released from
 
 
 def repository(root: Path = ROOT) -> tuple[str, str]:
@@ -332,8 +337,15 @@ def release(args: list[str]) -> int:
     return subprocess.run([str(python), "-m", "instructor.release", *args], cwd=ROOT).returncode
 
 
+def grade(args: list[str]) -> int:
+    python, _ = ensure_environment()
+    # the submissions and --out stay where the caller named them
+    args = [str(Path(a).resolve()) if not a.startswith("-") and Path(a).exists() else a for a in args]
+    return subprocess.run([str(python), "-m", "instructor.grade", *args], cwd=ROOT).returncode
+
+
 def main() -> int:
-    commands = {"lab": lab, "test": test, "links": links, "lock": lock, "release": release}
+    commands = {"lab": lab, "test": test, "links": links, "lock": lock, "release": release, "grade": grade}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(__doc__)
         return 2

@@ -6,6 +6,7 @@ Checks never raise, so a notebook with unfinished exercises still runs top to bo
 """
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -1113,4 +1114,23 @@ EXERCISES = {
 }
 
 
-__all__ = ["ANSWERS_FILE", "CheckResult", "EXERCISES", "ExerciseSetupError", "VARIED_CASES", "encode_answers", "check_box_center", "check_precision_at", "check_ssd_map", "check_sample_labels", "check_systematic_resample", "check_bhattacharyya", "check_masking_noise", "check_kl_sparsity", "check_update_decision", "check_cd1_step", "check_box_from_objectness", "check_taylor_significance", "check_distractor_share", "check_hard_negatives", "check_box_deltas", "check_target_score", "check_success_curve", "check_dataset_auc", "check_vot_resets", "check_expected_average_overlap", "check_tracking_f_score", "check_cross_correlation", "check_filter_response"]
+def grade(fn, name: str, reference=None, seeds=()) -> str:
+    """The autograder's test of one exercise, called by the hidden part of its graded cell: the check the notebook
+    shows (seed 0, the recorded answers), then the same check on the cases each of ``seeds`` draws, compared with the
+    instructor's ``reference``. Raises ``AssertionError`` with the check's message at the first failure, so that
+    nbgrader gives the cell no points and the grading table shows why."""
+    if name not in EXERCISES:
+        raise ExerciseSetupError(f"no exercise called {name!r}; the exercises are: {', '.join(EXERCISES)}")
+    check = EXERCISES[name][1]
+    result = check(fn)
+    if not result.passed:
+        raise AssertionError(str(result))
+    varied = "seed" in inspect.signature(check).parameters
+    for seed in seeds if varied else ():
+        result = check(fn, seed=seed, reference=reference)
+        if not result.passed:
+            raise AssertionError(f"right on the notebook's cases, not on the hidden ones: {result}")
+    return f"{name}: passed" + (f", and on {len(seeds)} hidden sets of cases" if varied and seeds else "")
+
+
+__all__ = ["ANSWERS_FILE", "CheckResult", "EXERCISES", "ExerciseSetupError", "VARIED_CASES", "encode_answers", "grade", "check_box_center", "check_precision_at", "check_ssd_map", "check_sample_labels", "check_systematic_resample", "check_bhattacharyya", "check_masking_noise", "check_kl_sparsity", "check_update_decision", "check_cd1_step", "check_box_from_objectness", "check_taylor_significance", "check_distractor_share", "check_hard_negatives", "check_box_deltas", "check_target_score", "check_success_curve", "check_dataset_auc", "check_vot_resets", "check_expected_average_overlap", "check_tracking_f_score", "check_cross_correlation", "check_filter_response"]

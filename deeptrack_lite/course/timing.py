@@ -29,6 +29,8 @@ from .cache import clear_results_cache
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
+# the instructor's edition, which notebooks/ is released from (instructor/release.py): both get the same headers
+INSTRUCTOR_NOTEBOOKS = ROOT / "instructor" / "notebooks"
 RECORD = NOTEBOOKS / "timings.json"
 README = ROOT / "README.md"
 SLOW_CELL = 30.0  # seconds: cells slower than this say so
@@ -47,17 +49,16 @@ def _peak_rss_mb(pid: int) -> float | None:
     return None
 
 
-def polling_client(nb, **kwargs):
-    """An nbclient ``NotebookClient`` that waits for each cell's reply in 1-second polls.
+def polling(client_class):
+    """A subclass of an nbclient ``NotebookClient`` class (nbgrader's executor is one) that waits for each cell's
+    reply in 1-second polls.
 
     With widget traffic on the channels, a single long ``get_msg(timeout=...)`` sometimes misses the execute
     reply and sits out the whole cell timeout (jupyter/nbclient#312); polling again finds it."""
     from queue import Empty
     from time import monotonic
 
-    from nbclient import NotebookClient
-
-    class PollingClient(NotebookClient):
+    class Polling(client_class):
         async def async_start_new_kernel_client(self):
             kc = await super().async_start_new_kernel_client()
             channel = kc.shell_channel
@@ -76,7 +77,15 @@ def polling_client(nb, **kwargs):
             channel.get_msg = get_msg
             return kc
 
-    return PollingClient(nb, **kwargs)
+    Polling.__name__ = Polling.__qualname__ = "Polling" + client_class.__name__
+    return Polling
+
+
+def polling_client(nb, **kwargs):
+    """An nbclient ``NotebookClient`` that waits for each cell's reply in 1-second polls (see :func:`polling`)."""
+    from nbclient import NotebookClient
+
+    return polling(NotebookClient)(nb, **kwargs)
 
 
 def time_notebook(path: Path, fast: bool, timeout: int = 1800) -> dict:
@@ -203,31 +212,38 @@ README_START, README_END = "<!-- notebook timings start -->", "<!-- notebook tim
 
 def write(record: dict) -> None:
     """Write the header lines, the slow-cell comments and the README table from ``record``."""
-    import nbformat
-
     for name, (header, comments) in expected_text(record).items():
-        path = NOTEBOOKS / f"{name}.ipynb"
-        raw = json.loads(path.read_text())
-        first = raw["cells"][0]
-        text = "".join(first["source"])
-        # the old header with the blank lines before it, so that writing again changes nothing
-        text = re.sub(r"\n*" + re.escape(HEADER_MARK) + r"\n[^\n]*", "", text).rstrip("\n")
-        text = re.sub(r"\n{3,}", "\n\n", text)
-        lines = text.split("\n")
-        lines.insert(1, "\n" + header)  # right under the title
-        first["source"] = nbformat.v4.new_markdown_cell("\n".join(lines)).source.splitlines(keepends=True)
-        for cell in raw["cells"]:
-            if cell["cell_type"] != "code":
-                continue
-            src = "".join(cell["source"])
-            src = re.sub(r"^" + re.escape(CELL_MARK) + r"[^\n]*\n", "", src)
-            if cell.get("id") in comments:
-                src = comments[cell["id"]] + "\n" + src
-            cell["source"] = src.splitlines(keepends=True)
-        path.write_text(json.dumps(raw, indent=1, ensure_ascii=False) + "\n")
+        for path in (NOTEBOOKS / f"{name}.ipynb", INSTRUCTOR_NOTEBOOKS / f"{name}.ipynb"):
+            if path.is_file():
+                _write_header(path, header, comments)
     text = README.read_text()
     start, end = text.index(README_START), text.index(README_END)
     README.write_text(text[:start + len(README_START)] + "\n" + readme_table(record) + "\n" + text[end:])
+
+
+def _write_header(path: Path, header: str, comments: dict) -> None:
+    """One notebook's header and slow-cell comments, written as nbformat (and nbgrader's release) writes it, so that
+    the student edition stays byte for byte what the release makes of the instructor's."""
+    import nbformat
+
+    raw = json.loads(path.read_text())
+    first = raw["cells"][0]
+    text = "".join(first["source"])
+    # the old header with the blank lines before it, so that writing again changes nothing
+    text = re.sub(r"\n*" + re.escape(HEADER_MARK) + r"\n[^\n]*", "", text).rstrip("\n")
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    lines = text.split("\n")
+    lines.insert(1, "\n" + header)  # right under the title
+    first["source"] = nbformat.v4.new_markdown_cell("\n".join(lines)).source.splitlines(keepends=True)
+    for cell in raw["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        src = "".join(cell["source"])
+        src = re.sub(r"^" + re.escape(CELL_MARK) + r"[^\n]*\n", "", src)
+        if cell.get("id") in comments:
+            src = comments[cell["id"]] + "\n" + src
+        cell["source"] = src.splitlines(keepends=True)
+    path.write_text(json.dumps(raw, sort_keys=True, indent=1, ensure_ascii=False) + "\n")
 
 
 def main(argv=None) -> int:
