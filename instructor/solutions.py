@@ -62,8 +62,9 @@ def check_all(seed: int = 0) -> dict:
     results = {}
     for name, (_, check) in EXERCISES.items():
         solution = _SOLUTIONS[name]
-        varied = "seed" in inspect.signature(check).parameters
-        results[name] = check(solution, seed=seed, reference=solution) if varied and seed else check(solution)
+        parameters = inspect.signature(check).parameters
+        extra = {"reference": solution} if "reference" in parameters else {}
+        results[name] = check(solution, seed=seed, **extra) if "seed" in parameters and seed else check(solution)
     return results
 
 

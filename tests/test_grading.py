@@ -63,14 +63,8 @@ def test_the_graded_test_passes_the_solution_and_fails_a_stub_and_a_hard_coded_a
             answers.append(solution(*args))
         return copy.deepcopy(answers[0])
 
-    if name in VARIED_ONLY_FIXED:
-        return  # a check on fixed cases only: several cases, but a hard-coded answer is not tried (issue 39)
     with pytest.raises(AssertionError):
         ex.grade(hard_coded, name, solution, seeds=SEEDS)
-
-
-#: the checks that try fixed cases only (no seed yet): their hard-coded answer can be right on every case they show
-VARIED_ONLY_FIXED = {name for name, (_, check) in ex.EXERCISES.items() if "seed" not in check.__code__.co_varnames}
 
 
 def test_the_named_wrong_answers_lose_their_points():

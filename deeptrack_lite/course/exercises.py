@@ -376,7 +376,50 @@ def check_bhattacharyya(fn) -> CheckResult:
 
 
 # ------------------------------------------------------------- notebook 03: DLT, DBN and SO-DLT
-def check_masking_noise(fn) -> CheckResult:
+def _masking_cases(rng) -> list:
+    """(x, level) pairs: nothing masked, everything masked, one value, then arrays of drawn shapes and levels."""
+    cases = [(np.ones((3, 4)), 0.0), (np.ones((3, 4)), 1.0), (np.array([[2.0]]), 0.5)]
+    for _ in range(VARIED_CASES):
+        shape = tuple(int(v) for v in rng.integers(20, 80, 2))
+        cases.append((rng.uniform(0.5, 2.0, shape), float(rng.choice([0.1, 0.3, 0.5, 0.7]))))
+    return cases
+
+
+def _masking_fault(got, x, original, level) -> str | None:
+    """What is wrong with one corrupted copy, or None: the input kept, the shape, the untouched values, and a
+    masked share within four standard deviations of ``level``."""
+    if not np.array_equal(x, original):
+        return "you changed the input in place: corrupt a copy, the clean patch is the target"
+    got = np.asarray(got, dtype=float)
+    if got.shape != x.shape:
+        return f"return an array of the input's shape {x.shape}, got {got.shape}"
+    kept = got != 0
+    if not np.allclose(got[kept], x[kept]):
+        return "values that are not masked must stay exactly as they were (no scaling, no added noise)"
+    share, spread = 1 - kept.mean(), 4 * np.sqrt(level * (1 - level) / x.size) + 1e-9
+    if abs(share - level) > spread:
+        return f"expected about {level:.0%} of the values set to 0, got {share:.1%}"
+    return None
+
+
+def _masking_varied(name, fn, cases, success) -> CheckResult:
+    """Masking is random: each case is judged by its properties, and two generators must give two masks."""
+    for x, level in cases:
+        got, failed = _attempt(name, fn, (x.copy(), level, np.random.default_rng(1)), "return the corrupted array")
+        if failed is not None:
+            return failed
+        fault = _masking_fault(got, x, x.copy(), level)
+        if fault:
+            return CheckResult(name, False, [f"right on the example above, but not on a {x.shape[0]}x{x.shape[1]} "
+                                             f"array at level {level}: {fault}"])
+        if 0 < level < 1 and x.size > 100:
+            other, _ = _call(fn, x.copy(), level, np.random.default_rng(2))
+            if other is not None and np.array_equal(np.asarray(other) == 0, np.asarray(got) == 0):
+                return CheckResult(name, False, ["two random generators gave the same mask: draw the mask from `rng`"])
+    return CheckResult(name, True, [success, f"and right on {len(cases)} further cases, edge cases among them"])
+
+
+def check_masking_noise(fn, *, seed: int = 0) -> CheckResult:
     """Exercise: ``fn(x, level, rng) -> corrupted copy`` of ``x`` with a fraction ``level`` of values set to 0."""
     name = "masking noise"
     x = np.linspace(1.0, 2.0, 20000).reshape(20, 1000)  # no zeros to begin with
@@ -399,7 +442,8 @@ def check_masking_noise(fn) -> CheckResult:
         return CheckResult(name, False, [f"you zeroed {frac:.0%} of the values: `level` is the fraction to *mask*, not to keep"])
     if abs(frac - 0.25) > 0.02:
         return CheckResult(name, False, [f"expected about 25% of the values set to 0, got {frac:.1%}"])
-    return CheckResult(name, True, [f"{frac:.1%} of the values masked; the rest untouched"])
+    return _masking_varied(name, fn, _masking_cases(np.random.default_rng(seed)),
+                           f"{frac:.1%} of the values masked; the rest untouched")
 
 
 def _kl_cases(rng) -> list:
@@ -464,12 +508,26 @@ def _sigmoid(x):
     return 1 / (1 + np.exp(-x))
 
 
-def check_cd1_step(fn) -> CheckResult:
+def _cd1_cases(rng) -> list:
+    """(W, b, c, v0, h0, lr): a one-sample batch, a zero learning rate, then RBMs of drawn sizes."""
+    cases = []
+    for n, visible, hidden, lr in [(1, 3, 2, 0.1), (2, 2, 2, 0.0)] + [
+            (int(rng.integers(1, 7)), int(rng.integers(1, 8)), int(rng.integers(1, 6)), float(rng.choice([0.01, 0.1, 0.5])))
+            for _ in range(VARIED_CASES)]:
+        W, b, c = rng.normal(0, 0.5, (hidden, visible)), rng.normal(0, 0.2, visible), rng.normal(0, 0.2, hidden)
+        v0 = (rng.random((n, visible)) < 0.5).astype(float)
+        h0 = (rng.random((n, hidden)) < _sigmoid(v0 @ W.T + c)).astype(float)
+        cases.append((W, b, c, v0, h0, lr))
+    return cases
+
+
+def check_cd1_step(fn, *, seed: int = 0, reference=None) -> CheckResult:
     """Exercise: ``fn(W, b, c, v0, h0, lr) -> (W, b, c)``: one CD-1 update of a Bernoulli RBM (W: hidden x
     visible) on the batch ``v0`` (N x visible), with ``h0`` the binary hidden sample already drawn from p(h|v0).
     Reconstruction: ``v1 = sigmoid(h0 W + b)`` (the mean), ``p1 = sigmoid(v1 W^T + c)``; statistics with
     probabilities: ``W += lr (p0^T v0 - p1^T v1) / N``, ``b += lr mean(v0 - v1)``, ``c += lr mean(p0 - p1)``."""
     name = "one step of contrastive divergence (CD-1)"
+    cd1_step = _reference("cd1_step", reference, seed)
     rng = np.random.default_rng(3)
     W, b, c = rng.normal(0, 0.5, (3, 5)), rng.normal(0, 0.2, 5), rng.normal(0, 0.2, 3)
     v0 = (rng.random((4, 5)) < 0.5).astype(float)
@@ -496,7 +554,12 @@ def check_cd1_step(fn) -> CheckResult:
         return CheckResult(name, False, [f"return a tuple (W, b, c) with the shapes {W.shape}, {b.shape}, {c.shape}"])
     close = lambda want: all(np.allclose(g, w, atol=1e-8) for g, w in zip(got, want))
     if close(update(p0)):
-        return CheckResult(name, True, ["the data's statistics minus the reconstruction's: the model moves towards the data"])
+        def agrees(g, w, *args):
+            return len(g) == 3 and all(np.allclose(np.asarray(gi, dtype=float), wi, atol=1e-8) for gi, wi in zip(g, w))
+        return _varied(name, fn, _cd1_cases(np.random.default_rng(seed)), cd1_step, agrees,
+                       lambda W, b, c, v0, h0, lr: f"an RBM of {W.shape[1]} visible and {W.shape[0]} hidden units, a "
+                                                   f"batch of {len(v0)} and lr = {lr}",
+                       "the data's statistics minus the reconstruction's: the model moves towards the data")
     if close(update(p0, sign=-1.0)):
         return CheckResult(name, False, ["the update goes the wrong way: it is <v h>_data minus <v h>_reconstruction "
                                          "(positive phase minus negative phase), times +lr"])
@@ -512,11 +575,38 @@ def check_cd1_step(fn) -> CheckResult:
                                      ": reconstruct v1 = sigmoid(h0 W + b), then p1 = sigmoid(v1 W^T + c)"])
 
 
-def check_box_from_objectness(fn) -> CheckResult:
+def _objectness_cases(rng) -> list:
+    """(prob, sizes): a map of one cell, a flat map (every box ties), a box as big as the map, then drawn maps with
+    an object in them."""
+    cases = [(np.array([[0.8]]), [(1, 1)]), (np.full((5, 5), 0.7), [(2, 2)]), (np.full((4, 6), 0.6), [(6, 4), (2, 2)])]
+    for _ in range(VARIED_CASES):
+        S = int(rng.integers(6, 17))
+        prob = rng.uniform(0.0, 0.3, (S, S))
+        w, h = (int(v) for v in rng.integers(2, S // 2 + 2, 2))
+        x, y = int(rng.integers(0, S - w + 1)), int(rng.integers(0, S - h + 1))
+        prob[y:y + h, x:x + w] = rng.uniform(0.6, 1.0, (h, w))
+        sizes = sorted({(w, h), (max(1, w // 2), max(1, h // 2)), (min(S, w + 2), min(S, h + 2))})
+        cases.append((prob, sizes))
+    return cases
+
+
+def _objectness_gain(box, prob, sizes) -> float | None:
+    """The sum of 2 P - 1 over a box, or None when the box is not one of the candidates."""
+    try:
+        x, y, w, h = (int(round(float(v))) for v in box)
+    except (TypeError, ValueError):
+        return None
+    if (w, h) not in [tuple(size) for size in sizes] or x < 0 or y < 0 or x + w > prob.shape[1] or y + h > prob.shape[0]:
+        return None
+    return float((2 * prob[y:y + h, x:x + w] - 1).sum())
+
+
+def check_box_from_objectness(fn, *, seed: int = 0, reference=None) -> CheckResult:
     """Exercise: ``fn(prob, sizes) -> (x, y, w, h)``: among boxes of the given (w, h) sizes (map cells) at every
     integer position inside the S x S map ``prob``, the one with the largest sum of ``2 P - 1`` over its cells
     (SO-DLT reads position *and* size from the map)."""
     name = "reading a box from an objectness map"
+    box_from_objectness = _reference("box_from_objectness", reference, seed)
     prob = np.full((16, 16), 0.1)
     prob[4:10, 3:11] = 0.9   # an 8 x 6 object at x = 3, y = 4
     prob[6:8, 6:8] = 0.99    # a very confident core
@@ -530,8 +620,14 @@ def check_box_from_objectness(fn) -> CheckResult:
     except (TypeError, ValueError):
         return CheckResult(name, False, ["return four numbers (x, y, w, h)"])
     if got == want:
-        return CheckResult(name, True, ["each cell counts for as much as it is more object than background: the "
-                                        "box covers the object, no more, no less"])
+        def agrees(g, w, prob, sizes):  # ties: any candidate with the best sum is right
+            gain = _objectness_gain(g, prob, sizes)
+            return gain is not None and np.isclose(gain, _objectness_gain(w, prob, sizes))
+        return _varied(name, fn, _objectness_cases(np.random.default_rng(seed)), box_from_objectness, agrees,
+                       lambda prob, sizes: f"a {prob.shape[0]}x{prob.shape[1]} map and the sizes {sizes}",
+                       "each cell counts for as much as it is more object than background: the box covers the "
+                       "object, no more, no less",
+                       expected=lambda w: f"{tuple(int(v) for v in w)} (or any box of the same sum)")
     if got[2:] == (12, 9):
         return CheckResult(name, False, ["summing P alone always prefers the biggest box (every cell adds something): "
                                          "count each cell as 2 P - 1, so a cell more likely background counts against"])
@@ -1041,11 +1137,24 @@ def _filter_response(x, y, z, lam, *, conj_x=True, shared_denominator=True):
     return np.real(np.fft.ifft2((Z * numerator / (power + lam)).sum(axis=0)))
 
 
-def check_filter_response(fn) -> CheckResult:
+def _filter_cases(rng) -> list:
+    """(x, y, z, lam): one channel of one cell, a large lam, then drawn features and Gaussian labels."""
+    cases = [(np.array([[[2.0]]]), np.array([[1.0]]), np.array([[[3.0]]]), 0.5)]
+    for i in range(VARIED_CASES + 1):
+        C, H, W = int(rng.integers(1, 4)), int(rng.integers(4, 13)), int(rng.integers(4, 13))
+        yy, xx = np.meshgrid(np.arange(H), np.arange(W), indexing="ij")
+        d2 = np.minimum(yy, H - yy) ** 2 + np.minimum(xx, W - xx) ** 2
+        lam = 100.0 if i == 0 else float(rng.choice([0.01, 0.1, 1.0]))
+        cases.append((rng.normal(size=(C, H, W)), np.exp(-d2 / (2 * 1.5 ** 2)), rng.normal(size=(C, H, W)), lam))
+    return cases
+
+
+def check_filter_response(fn, *, seed: int = 0, reference=None) -> CheckResult:
     """Exercise: ``fn(x, y, z, lam) -> response``: the closed-form multi-channel correlation filter learned on
     features ``x`` (C x H x W) for the desired response ``y`` (H x W), applied to features ``z``:
     ``F^-1(sum_d Z^d Y conj(X^d) / (sum_k |X^k|^2 + lam))``."""
     name = "a correlation filter in closed form"
+    filter_response = _reference("filter_response", reference, seed)
     rng = np.random.default_rng(3)
     x = rng.normal(size=(2, 16, 16))
     yy, xx = np.meshgrid(np.arange(16), np.arange(16), indexing="ij")
@@ -1070,8 +1179,14 @@ def check_filter_response(fn) -> CheckResult:
         return CheckResult(name, False, [f"expected a {want.shape} map, got {got.shape}"])
     if np.allclose(got, want, atol=1e-6):
         peak = np.unravel_index(np.argmax(got), got.shape)
-        return CheckResult(name, True, [f"the patch moved by (3, 5) cells and the peak is at {tuple(int(v) for v in peak)}: "
-                                        "one division per frequency did what a sliding window would"])
+
+        def agrees(g, w, *args):
+            g = _as_numbers(np.real(g) if np.iscomplexobj(g) else g)
+            return g.size == np.size(w) and np.allclose(g.reshape(np.shape(w)), w, atol=1e-6)
+        return _varied(name, fn, _filter_cases(np.random.default_rng(seed)), filter_response, agrees,
+                       lambda x, y, z, lam: f"{x.shape[0]}-channel {x.shape[1]}x{x.shape[2]} features with lam = {lam}",
+                       f"the patch moved by (3, 5) cells and the peak is at {tuple(int(v) for v in peak)}: one "
+                       "division per frequency did what a sliding window would")
     if np.allclose(got, _filter_response(x, y, z, lam, conj_x=False), atol=1e-6):
         return CheckResult(name, False, ["take the complex conjugate of X (the training features): without it the "
                                          "filter learns a convolution, and the peak lands in the mirrored place"])
@@ -1125,9 +1240,11 @@ def grade(fn, name: str, reference=None, seeds=()) -> str:
     result = check(fn)
     if not result.passed:
         raise AssertionError(str(result))
-    varied = "seed" in inspect.signature(check).parameters
+    parameters = inspect.signature(check).parameters
+    varied = "seed" in parameters
+    extra = {"reference": reference} if "reference" in parameters else {}  # a check on properties needs none
     for seed in seeds if varied else ():
-        result = check(fn, seed=seed, reference=reference)
+        result = check(fn, seed=seed, **extra)
         if not result.passed:
             raise AssertionError(f"right on the notebook's cases, not on the hidden ones: {result}")
     return f"{name}: passed" + (f", and on {len(seeds)} hidden sets of cases" if varied and seeds else "")
