@@ -339,9 +339,9 @@ def release(args: list[str]) -> int:
 
 def grade(args: list[str]) -> int:
     python, _ = ensure_environment()
-    # the submissions and --out stay where the caller named them
-    args = [str(Path(a).resolve()) if not a.startswith("-") and Path(a).exists() else a for a in args]
-    return subprocess.run([str(python), "-m", "instructor.grade", *args], cwd=ROOT).returncode
+    # run where the caller is, so that the submissions and --out are the paths they named; instructor/ on the path
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    return subprocess.run([str(python), "-m", "instructor.grade", *args], env=env).returncode
 
 
 def main() -> int:

@@ -152,7 +152,7 @@ def grade_submissions(submissions: Path, out: Path, *, source: Path = INSTRUCTOR
     the tables into ``out`` and returns one :class:`Graded` per student and notebook."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    submissions, out = Path(submissions), Path(out)
+    submissions, out = Path(submissions).resolve(), Path(out).resolve()  # nbgrader runs in the course folder
     if not submissions.is_dir():
         raise SystemExit(f"{submissions}: no such folder (one folder per student, holding their notebooks)")
     assignments = {p.stem: p for p in sorted(source.glob("*.ipynb"))}
@@ -255,12 +255,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python3 make.py grade", description=__doc__.split("\n\n")[0])
     parser.add_argument("submissions", type=Path, help="a folder per student, holding their notebooks")
     parser.add_argument("--out", type=Path, default=Path("grades"), help="where the tables go (default: ./grades)")
+    parser.add_argument("--source", type=Path, default=INSTRUCTOR_NOTEBOOKS,
+                        help="the instructor's notebooks to grade against (default: instructor/notebooks)")
     parser.add_argument("--cell-timeout", type=int, default=300, help="seconds one cell may run (default 300)")
     parser.add_argument("--notebook-limit", type=int, default=900,
                         help="seconds one submission may take in all (default 900)")
     args = parser.parse_args(argv)
-    results = grade_submissions(args.submissions, args.out, cell_timeout=args.cell_timeout,
-                                notebook_limit=args.notebook_limit)
+    results = grade_submissions(args.submissions, args.out, source=args.source.resolve(),
+                                cell_timeout=args.cell_timeout, notebook_limit=args.notebook_limit)
     print((args.out / "scores.csv").read_text(encoding="utf-8"))
     print(f"{len(results)} notebook(s) graded: {args.out / 'scores.csv'}, {args.out / 'reasons.csv'} and "
           f"nbgrader's export {args.out / 'nbgrader_grades.csv'}")

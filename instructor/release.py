@@ -83,6 +83,7 @@ def generate_assignments(course: Path, names: list[str]) -> None:
     os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     config = Config()
     config.CourseDirectory.root = str(course)
+    config.Exchange.root = str(course / "exchange")  # unused (no JupyterHub exchange); nbgrader checks it is writable
     exec(compile(NBGRADER_CONFIG, "nbgrader_config.py", "exec"), {"get_config": lambda: config})
     api = NbGraderAPI(config=config)
     for name in names:

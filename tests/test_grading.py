@@ -155,8 +155,9 @@ def test_the_grade_command_scores_each_exercise_and_says_why_points_were_lost(tm
 
 
 @pytest.mark.slow
-def test_a_submission_past_the_notebook_limit_scores_zero_and_leaves_no_kernel_behind(tmp_path):
-    from instructor.grade import grade_submissions
+def test_a_submission_past_the_notebook_limit_scores_zero_and_leaves_no_kernel_behind(tmp_path, monkeypatch, capsys):
+    """Through the command line, with paths relative to where it is run."""
+    from instructor.grade import main
 
     source = _short_lab(tmp_path)
     stuck = nbformat.read(source / "lab.ipynb", as_version=4)
@@ -164,11 +165,14 @@ def test_a_submission_past_the_notebook_limit_scores_zero_and_leaves_no_kernel_b
                                                     "time.sleep(600)  # deaf to the interrupt a cell timeout sends"))
     (tmp_path / "submitted" / "stuck").mkdir(parents=True)
     nbformat.write(stuck, tmp_path / "submitted" / "stuck" / "lab.ipynb")
-    [result] = grade_submissions(tmp_path / "submitted", tmp_path / "grades", source=source, cell_timeout=300,
-                                 notebook_limit=8, progress=lambda s: None)
-    assert result.scores == {"box_center": 0.0, "precision_at": 0.0}
-    assert set(result.reasons.values()) == {"ran past the 8 s limit for a notebook"}
-    assert result.seconds < 60
+    monkeypatch.chdir(tmp_path)
+    assert main(["submitted", "--out", "grades", "--source", "source", "--notebook-limit", "8"]) == 0
+    assert "stuck/lab: 0 of 2 points" in capsys.readouterr().out
+    rows = list(csv.DictReader(open(tmp_path / "grades" / "reasons.csv", encoding="utf-8")))
+    assert {(r["exercise"], r["points"], r["reason"]) for r in rows} == {
+        ("box_center", "0", "ran past the 8 s limit for a notebook"),
+        ("precision_at", "0", "ran past the 8 s limit for a notebook")}
+    assert (tmp_path / "grades" / "nbgrader_grades.csv").is_file()
     assert not _processes_in(tmp_path), "a grading process or its kernel outlived the submission"
 
 
@@ -177,7 +181,7 @@ def _processes_in(folder: Path) -> list[int]:
     found = []
     for proc in Path("/proc").iterdir():
         try:
-            if proc.name.isdigit() and Path(os.readlink(proc / "cwd")).is_relative_to(folder):
+            if proc.name.isdigit() and int(proc.name) != os.getpid() and Path(os.readlink(proc / "cwd")).is_relative_to(folder):
                 found.append(int(proc.name))
         except OSError:
             continue
