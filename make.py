@@ -12,8 +12,9 @@
                             README's Binder and Colab badges and every notebook's Colab install line (a fork
                             changes that one line, then runs this; --check only says what would change)
 
-    python3 make.py release write again what the student edition takes from the instructor's material in instructor/
-                            (the answers the exercise checks compare with; --check only says whether it is up to date)
+    python3 make.py release write the student edition into notebooks/ from the instructor's in instructor/notebooks
+                            (nbgrader's generate_assignment), and the answers the exercise checks compare with;
+                            --check only says whether both are up to date
 
     python3 make.py grade SUBMISSIONS [--out DIR]
                             grade a folder of submitted notebooks (SUBMISSIONS/<student>/<notebook>.ipynb) with

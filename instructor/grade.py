@@ -23,6 +23,7 @@ import argparse
 import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -32,7 +33,7 @@ from pathlib import Path
 
 from deeptrack_lite.course.exercises import EXERCISES
 
-from .release import ROOT, generate_assignments, nbgrader, nbgrader_course
+from .release import ROOT, generate_assignments, nbgrader, nbgrader_course, nbgrader_env
 from .solutions import NOTEBOOKS as INSTRUCTOR_NOTEBOOKS
 
 #: added to the course's nbgrader_config.py: nbgrader's executor, waiting for each cell's reply in short polls
@@ -71,14 +72,24 @@ class Graded:
     seconds: float = 0.0
 
 
+GRADED = "grade_"  # a graded cell's grade id is this and its exercise's name (its solution cell's grade id)
+
+
+def _nbgrader_meta(cell: dict) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def _graded_exercise(cell: dict) -> str | None:
+    """The exercise a graded cell grades, or None for any other cell."""
+    meta = _nbgrader_meta(cell)
+    grade_id = meta.get("grade_id", "")
+    return grade_id[len(GRADED):] if meta.get("grade") and grade_id.startswith(GRADED) else None
+
+
 def graded_cells(notebook: Path) -> dict:
-    """{exercise: points} of an instructor notebook's graded cells (grade ids ``grade_<exercise>``)."""
-    found = {}
-    for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"]:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if meta.get("grade") and meta.get("grade_id", "").startswith("grade_"):
-            found[meta["grade_id"][len("grade_"):]] = float(meta.get("points", 0))
-    return found
+    """{exercise: points} of an instructor notebook's graded cells."""
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    return {_graded_exercise(c): float(_nbgrader_meta(c).get("points", 0)) for c in cells if _graded_exercise(c)}
 
 
 def _not_a_notebook(path: Path) -> str | None:
@@ -96,14 +107,13 @@ def _with_graded_cells(text: str, instructor: Path) -> tuple[str, list[str]]:
     gone too): nbgrader grades only the graded cells it finds. Returns the notebook's text and the exercises whose
     graded cell was put back."""
     nb = json.loads(text)
-    present = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in nb["cells"]}
+    present = {_graded_exercise(c) for c in nb["cells"]}
     restored = []
     for cell in json.loads(instructor.read_text(encoding="utf-8"))["cells"]:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if not meta.get("grade") or meta.get("grade_id") in present:
+        exercise = _graded_exercise(cell)
+        if exercise is None or exercise in present:
             continue
-        exercise = meta["grade_id"][len("grade_"):]
-        after = [i for i, c in enumerate(nb["cells"]) if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == exercise]
+        after = [i for i, c in enumerate(nb["cells"]) if _nbgrader_meta(c).get("grade_id") == exercise]
         nb["cells"].insert(after[0] + 1 if after else len(nb["cells"]), dict(cell, outputs=[], execution_count=None))
         restored.append(exercise)
     return (json.dumps(nb) if restored else text), restored
@@ -119,13 +129,11 @@ def _errors_by_exercise(autograded: Path, cell_timeout: int) -> dict:
     """{exercise: the error its graded cell printed}, from nbgrader's executed copy of a submission."""
     graded, exercise_cells = {}, {}
     for cell in json.loads(autograded.read_text(encoding="utf-8"))["cells"]:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        grade_id = meta.get("grade_id", "")
         errors = [_error_text(out, cell_timeout) for out in cell.get("outputs", []) if out.get("output_type") == "error"]
-        if errors and meta.get("grade") and grade_id.startswith("grade_"):
-            graded[grade_id[len("grade_"):]] = errors[-1][:500]
-        elif errors and meta.get("solution"):
-            exercise_cells[grade_id] = errors[-1][:300]
+        if errors and _graded_exercise(cell):
+            graded[_graded_exercise(cell)] = errors[-1][:500]
+        elif errors and _nbgrader_meta(cell).get("solution"):
+            exercise_cells[_nbgrader_meta(cell)["grade_id"]] = errors[-1][:300]
     # a graded cell that fails because its exercise cell did (a timeout, a syntax error) says so first
     return {name: (f"its exercise cell failed ({exercise_cells[name]}); then {error}" if name in exercise_cells
                    else error) for name, error in graded.items()}
@@ -133,9 +141,7 @@ def _errors_by_exercise(autograded: Path, cell_timeout: int) -> dict:
 
 def _run_limited(args: list[str], course: Path, env: dict, limit: float) -> tuple[int | None, str]:
     """nbgrader in its own process group, killed with its kernel when it runs past ``limit`` seconds."""
-    full_env = dict(os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
-                    **env)
-    proc = subprocess.Popen([sys.executable, "-m", "nbgrader", *args], cwd=course, env=full_env,
+    proc = subprocess.Popen([sys.executable, "-m", "nbgrader", *args], cwd=course, env=nbgrader_env(env),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
         out, _ = proc.communicate(timeout=limit)
@@ -167,8 +173,6 @@ def grade_submissions(submissions: Path, out: Path, *, source: Path = INSTRUCTOR
 
     course = out / "course"
     if course.exists():
-        import shutil
-
         shutil.rmtree(course)
     course.mkdir(parents=True)
     nbgrader_course(course, source)
@@ -201,7 +205,7 @@ def grade_submissions(submissions: Path, out: Path, *, source: Path = INSTRUCTOR
                 with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
                     for exercise in result.maximum:
                         try:
-                            result.scores[exercise] = float(gb.find_grade(f"grade_{exercise}", name, name, student).score)
+                            result.scores[exercise] = float(gb.find_grade(GRADED + exercise, name, name, student).score)
                         except MissingEntry:
                             result.reasons[exercise] = "its graded cell is missing"
                 errors = _errors_by_exercise(autograded, cell_timeout)

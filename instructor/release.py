@@ -65,12 +65,18 @@ def nbgrader_course(folder: Path, source: Path = solutions.NOTEBOOKS) -> list[st
     return names
 
 
-def nbgrader(args: list[str], course: Path, **kwargs) -> subprocess.CompletedProcess:
-    """Run nbgrader's command line in ``course`` with this Python's environment (nbgrader calls ``alembic`` by name)."""
-    env = dict(os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
-    env.update(kwargs.pop("env", {}))
-    return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env, capture_output=True,
-                          text=True, **kwargs)
+def nbgrader_env(extra: dict = {}) -> dict:
+    """This process's environment with this Python's scripts first on PATH (nbgrader calls ``alembic`` by name)."""
+    scripts, path = str(Path(sys.executable).parent), os.environ.get("PATH", "")
+    if path.split(os.pathsep)[0] != scripts:
+        path = os.pathsep.join([scripts, path])
+    return dict(os.environ, PATH=path, **extra)
+
+
+def nbgrader(args: list[str], course: Path, env: dict = {}) -> subprocess.CompletedProcess:
+    """Run nbgrader's command line in ``course`` with this Python's environment, plus ``env``."""
+    return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=nbgrader_env(env),
+                          capture_output=True, text=True)
 
 
 def generate_assignments(course: Path, names: list[str]) -> None:
@@ -80,7 +86,7 @@ def generate_assignments(course: Path, names: list[str]) -> None:
     from traitlets.config import Config
 
     # nbgrader creates the gradebook with the `alembic` command, found on PATH: this environment's
-    os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    os.environ["PATH"] = nbgrader_env()["PATH"]
     config = Config()
     config.CourseDirectory.root = str(course)
     config.Exchange.root = str(course / "exchange")  # unused (no JupyterHub exchange); nbgrader checks it is writable

@@ -15,13 +15,12 @@ notebook is compared with. The autograder's hidden tests import them from here.
 """
 from __future__ import annotations
 
-import inspect
 import json
 from pathlib import Path
 
 import numpy as np
 
-from deeptrack_lite.course.exercises import EXERCISES
+from deeptrack_lite.course.exercises import EXERCISES, run_check
 
 NOTEBOOKS = Path(__file__).resolve().with_name("notebooks")
 MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
@@ -59,13 +58,8 @@ def check_all(seed: int = 0) -> dict:
     """{solution name: CheckResult} for every exercise, each check run on its reference solution: against the
     answers the package records (seed 0), or, for another seed, on freshly drawn cases against the solution itself
     (the checks without varied cases take no seed)."""
-    results = {}
-    for name, (_, check) in EXERCISES.items():
-        solution = _SOLUTIONS[name]
-        parameters = inspect.signature(check).parameters
-        extra = {"reference": solution} if "reference" in parameters else {}
-        results[name] = check(solution, seed=seed, **extra) if "seed" in parameters and seed else check(solution)
-    return results
+    return {name: run_check(name, solution, seed=seed, reference=solution if seed else None)
+            for name, solution in _SOLUTIONS.items()}
 
 
 def show(name: str) -> None:

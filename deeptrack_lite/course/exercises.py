@@ -385,30 +385,31 @@ def _masking_cases(rng) -> list:
     return cases
 
 
-def _masking_fault(got, x, original, level) -> str | None:
-    """What is wrong with one corrupted copy, or None: the input kept, the shape, the untouched values, and a
-    masked share within four standard deviations of ``level``."""
+def _masking_fault(got, x, original) -> str | None:
+    """What is wrong with one corrupted copy, the share masked aside, or None: the input kept, the shape, the
+    untouched values."""
     if not np.array_equal(x, original):
         return "you changed the input in place: corrupt a copy, the clean patch is the target"
-    got = np.asarray(got, dtype=float)
     if got.shape != x.shape:
         return f"return an array of the input's shape {x.shape}, got {got.shape}"
     kept = got != 0
     if not np.allclose(got[kept], x[kept]):
         return "values that are not masked must stay exactly as they were (no scaling, no added noise)"
-    share, spread = 1 - kept.mean(), 4 * np.sqrt(level * (1 - level) / x.size) + 1e-9
-    if abs(share - level) > spread:
-        return f"expected about {level:.0%} of the values set to 0, got {share:.1%}"
     return None
 
 
 def _masking_varied(name, fn, cases, success) -> CheckResult:
     """Masking is random: each case is judged by its properties, and two generators must give two masks."""
     for x, level in cases:
-        got, failed = _attempt(name, fn, (x.copy(), level, np.random.default_rng(1)), "return the corrupted array")
+        original = x.copy()
+        got, failed = _attempt(name, fn, (x, level, np.random.default_rng(1)), "return the corrupted array")
         if failed is not None:
             return failed
-        fault = _masking_fault(got, x, x.copy(), level)
+        got = np.asarray(got, dtype=float)
+        fault = _masking_fault(got, x, original)
+        share, spread = np.mean(got == 0), 4 * np.sqrt(level * (1 - level) / x.size) + 1e-9  # within 4 sigma
+        if fault is None and abs(share - level) > spread:
+            fault = f"expected about {level:.0%} of the values set to 0, got {share:.1%}"
         if fault:
             return CheckResult(name, False, [f"right on the example above, but not on a {x.shape[0]}x{x.shape[1]} "
                                              f"array at level {level}: {fault}"])
@@ -428,16 +429,10 @@ def check_masking_noise(fn, *, seed: int = 0) -> CheckResult:
     if failed is not None:
         return failed
     got = np.asarray(got, dtype=float)
-    if not np.array_equal(x, original):
-        return CheckResult(name, False, ["you changed the input in place: corrupt a copy, the clean patch is the target"])
-    if got.shape != x.shape:
-        return CheckResult(name, False, [f"return an array of the input's shape {x.shape}, got {got.shape}"])
-    zeroed = got == 0
-    kept = ~zeroed
-    if not np.allclose(got[kept], x[kept]):
-        return CheckResult(name, False, ["values that are not masked must stay exactly as they were (no scaling, no "
-                                         "added noise)"])
-    frac = zeroed.mean()
+    fault = _masking_fault(got, x, original)
+    if fault:
+        return CheckResult(name, False, [fault])
+    frac = np.mean(got == 0)
     if abs(frac - 0.75) < 0.02:
         return CheckResult(name, False, [f"you zeroed {frac:.0%} of the values: `level` is the fraction to *mask*, not to keep"])
     if abs(frac - 0.25) > 0.02:
@@ -1218,6 +1213,21 @@ EXERCISES = {
 }
 
 
+def run_check(name: str, fn, *, seed: int = 0, reference=None) -> CheckResult:
+    """Exercise ``name``'s check on ``fn``, given ``seed`` and ``reference`` where it takes them: a check on fixed
+    cases takes neither, and one that judges its drawn cases by their properties (masking noise) takes no
+    reference."""
+    check = EXERCISES[name][1]
+    parameters = inspect.signature(check).parameters
+    extra = {key: value for key, value in (("seed", seed), ("reference", reference)) if key in parameters}
+    return check(fn, **extra)
+
+
+def draws_cases(name: str) -> bool:
+    """Whether exercise ``name``'s check draws cases from a seed (other seeds are cases a notebook never shows)."""
+    return "seed" in inspect.signature(EXERCISES[name][1]).parameters
+
+
 def grade(fn, name: str, reference=None, seeds=()) -> str:
     """The autograder's test of one exercise, called by the hidden part of its graded cell: the check the notebook
     shows (seed 0, the recorded answers), then the same check on the cases each of ``seeds`` draws, compared with the
@@ -1225,18 +1235,15 @@ def grade(fn, name: str, reference=None, seeds=()) -> str:
     nbgrader gives the cell no points and the grading table shows why."""
     if name not in EXERCISES:
         raise ExerciseSetupError(f"no exercise called {name!r}; the exercises are: {', '.join(EXERCISES)}")
-    check = EXERCISES[name][1]
-    result = check(fn)
+    result = run_check(name, fn)
     if not result.passed:
         raise AssertionError(str(result))
-    parameters = inspect.signature(check).parameters
-    varied = "seed" in parameters
-    extra = {"reference": reference} if "reference" in parameters else {}  # a check on properties needs none
+    varied = draws_cases(name)
     for seed in seeds if varied else ():
-        result = check(fn, seed=seed, **extra)
+        result = run_check(name, fn, seed=seed, reference=reference)
         if not result.passed:
             raise AssertionError(f"right on the notebook's cases, not on the hidden ones: {result}")
     return f"{name}: passed" + (f", and on {len(seeds)} hidden sets of cases" if varied and seeds else "")
 
 
-__all__ = ["ANSWERS_FILE", "CheckResult", "EXERCISES", "ExerciseSetupError", "VARIED_CASES", "encode_answers", "grade", "check_box_center", "check_precision_at", "check_ssd_map", "check_sample_labels", "check_systematic_resample", "check_bhattacharyya", "check_masking_noise", "check_kl_sparsity", "check_update_decision", "check_cd1_step", "check_box_from_objectness", "check_taylor_significance", "check_distractor_share", "check_hard_negatives", "check_box_deltas", "check_target_score", "check_success_curve", "check_dataset_auc", "check_vot_resets", "check_expected_average_overlap", "check_tracking_f_score", "check_cross_correlation", "check_filter_response"]
+__all__ = ["ANSWERS_FILE", "CheckResult", "EXERCISES", "ExerciseSetupError", "VARIED_CASES", "draws_cases", "encode_answers", "grade", "run_check", "check_box_center", "check_precision_at", "check_ssd_map", "check_sample_labels", "check_systematic_resample", "check_bhattacharyya", "check_masking_noise", "check_kl_sparsity", "check_update_decision", "check_cd1_step", "check_box_from_objectness", "check_taylor_significance", "check_distractor_share", "check_hard_negatives", "check_box_deltas", "check_target_score", "check_success_curve", "check_dataset_auc", "check_vot_resets", "check_expected_average_overlap", "check_tracking_f_score", "check_cross_correlation", "check_filter_response"]
